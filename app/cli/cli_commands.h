@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace exitscope::app {
+
+// Each subcommand of exitscope-cli takes its arguments after the command
+// name and returns the process exit status. User errors are thrown as
+// core::Error and printed by main.
+int runTrain(const std::vector<std::string>& args);
+int runProfile(const std::vector<std::string>& args);
+int runExecute(const std::vector<std::string>& args);
+int runInfo(const std::vector<std::string>& args);
+
+/// Draws a one-line progress bar on stderr (a plain line per call when
+/// stderr is not a terminal and `always` is set).
+void printProgress(double fraction, const std::string& message, bool always = false);
+
+} // namespace exitscope::app

@@ -1,0 +1,90 @@
+#include "app/cli/cli_commands.h"
+#include "core/common/error.h"
+#include "core/model/checkpoint.h"
+#include "core/model/multi_exit_net.h"
+#include "core/model/zoo.h"
+#include "core/trace/trace.h"
+
+#include <cstdio>
+#include <fstream>
+
+namespace exitscope::app {
+
+namespace {
+
+bool looksLikeTrace(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    unsigned char len[8] = {};
+    char brace = 0;
+    if (!in.read(reinterpret_cast<char*>(len), 8) || !in.get(brace)) return false;
+    return brace == '{';
+}
+
+void printCosts(core::MultiExitNet& net) {
+    const auto costs = net.measureCosts();
+    std::printf("%-8s %12s %10s %12s %5s\n", "block", "MACs", "params", "out bytes", "relu");
+    for (const auto& b : costs.blocks)
+        std::printf("%-8s %12lld %10lld %12lld %5s\n", b.name.c_str(), static_cast<long long>(b.macs),
+                    static_cast<long long>(b.params), static_cast<long long>(b.outBytes), b.relu ? "yes" : "no");
+    std::printf("\n%-8s %6s %12s %10s %14s %12s %9s\n", "exit", "after", "head MACs", "head par", "cum. MACs",
+                "cum. params", "backbone");
+    for (std::size_t k = 0; k < costs.exits.size(); ++k) {
+        const auto& e = costs.exits[k];
+        std::printf("%-8s %6lld %12lld %10lld %14lld %12lld %8.1f%%\n", e.name.c_str(),
+                    static_cast<long long>(e.afterBlock), static_cast<long long>(e.macs),
+                    static_cast<long long>(e.params), static_cast<long long>(costs.cumulativeExitMacs(k)),
+                    static_cast<long long>(costs.cumulativeExitParams(k)), costs.backboneFractionAtExit(k) * 100);
+    }
+}
+
+} // namespace
+
+int runInfo(const std::vector<std::string>& args) {
+    if (args.size() == 2 && args[0] == "--model") {
+        // Costs of an untrained zoo model for Fashion-MNIST-shaped input.
+        core::ModelSpec spec;
+        spec.name = args[1];
+        spec.classNames = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+        auto net = core::buildModel(spec);
+        printCosts(*net);
+        return 0;
+    }
+    if (args.size() != 1) throw core::Error("info: give one checkpoint or trace file, or --model NAME");
+    const std::string& path = args[0];
+    if (looksLikeTrace(path)) {
+        const auto t = core::readTrace(path);
+        std::printf("trace %s: %lld samples, %lld exits, %lld classes, %lld blocks, gate dim %lld\n", path.c_str(),
+                    static_cast<long long>(t.numSamples), static_cast<long long>(t.numExits),
+                    static_cast<long long>(t.numClasses), static_cast<long long>(t.numBlocks),
+                    static_cast<long long>(t.gateDim));
+        for (const auto& [k, v] : t.metadata) std::printf("  %s: %s\n", k.c_str(), v.c_str());
+        std::printf("%-6s %14s %12s %10s %10s\n", "exit", "cum. MACs", "cum. params", "ms", "accuracy");
+        for (int64_t k = 0; k < t.numExits; ++k) {
+            int64_t correct = 0;
+            for (int64_t n = 0; n < t.numSamples; ++n) {
+                const float* p = t.probsOf(n, k);
+                int64_t best = 0;
+                for (int64_t c = 1; c < t.numClasses; ++c)
+                    if (p[c] > p[best]) best = c;
+                correct += best == t.labels[static_cast<std::size_t>(n)];
+            }
+            std::printf("%-6lld %14lld %12lld %10.4f %9.2f%%\n", static_cast<long long>(k),
+                        static_cast<long long>(t.exitMacs[static_cast<std::size_t>(k)]),
+                        static_cast<long long>(t.exitParams[static_cast<std::size_t>(k)]),
+                        t.exitMs[static_cast<std::size_t>(k)],
+                        t.numSamples ? 100.0 * static_cast<double>(correct) / static_cast<double>(t.numSamples) : 0.0);
+        }
+        return 0;
+    }
+    auto net = core::loadCheckpoint(path);
+    const auto& s = net->spec();
+    std::printf("checkpoint %s\n  model: %s\n  options: %s\n  input: %lldx%lldx%lld, %lld classes\n  data set: %s\n"
+                "  weights hash: %s\n\n",
+                path.c_str(), s.name.c_str(), s.options.dump().c_str(), static_cast<long long>(s.channels),
+                static_cast<long long>(s.height), static_cast<long long>(s.width),
+                static_cast<long long>(s.numClasses()), s.dataset.c_str(), s.weightsHash.c_str());
+    printCosts(*net);
+    return 0;
+}
+
+} // namespace exitscope::app

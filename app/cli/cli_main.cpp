@@ -1,0 +1,74 @@
+#include "app/cli/cli_commands.h"
+#include "core/common/error.h"
+#include "core/common/progress.h"
+
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+namespace {
+
+const char* kUsage = R"(exitscope-cli: train, profile and run multi-exit networks without the GUI.
+
+usage: exitscope-cli <command> [options]
+
+commands:
+  train    --model msdnet|resnet-spinn|vgg-fine --data fashion-mnist|DIR --out FILE
+           [--epochs N] [--batch N] [--lr X] [--exit-weights w1,w2,..] [--freeze-backbone --weights FILE]
+           [--val N] [--seed N] [--max-train N] [--no-augment] [--threads N]
+  profile  --weights FILE --data fashion-mnist|DIR --split test|val --out TRACE.safetensors
+           [--max-samples N] [--timing-samples N] [--batch N] [--val N] [--seed N] [--threads N]
+  run      --weights FILE --data fashion-mnist|DIR [--split test] --threshold X | --thresholds t1,..,tK-1
+           [--max-samples N] [--batch N] [--trace TRACE] [--threads N]
+           runs the real early-exit executor; with --trace, checks it agrees sample by sample
+  info     FILE   (a checkpoint or a trace)
+
+Threads: LibTorch uses --threads N, else $EXITSCOPE_THREADS, else one per core.
+)";
+
+} // namespace
+
+namespace exitscope::app {
+
+void printProgress(double fraction, const std::string& message, bool always) {
+    static const bool tty = ::isatty(STDERR_FILENO) != 0;
+    const int width = 30;
+    const int filled = static_cast<int>(fraction * width + 0.5);
+    if (tty) {
+        std::fprintf(stderr, "\r[%-*s] %3d%% %s\033[K", width, std::string(static_cast<std::size_t>(std::max(0, filled)), '#').c_str(),
+                     static_cast<int>(fraction * 100 + 0.5), message.c_str());
+        if (fraction >= 1.0 || always) std::fputc('\n', stderr);
+    } else if (always) {
+        std::fprintf(stderr, "%3d%% %s\n", static_cast<int>(fraction * 100 + 0.5), message.c_str());
+    }
+    std::fflush(stderr);
+}
+
+} // namespace exitscope::app
+
+int main(int argc, char** argv) {
+    using namespace exitscope;
+    if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+        std::cout << kUsage;
+        return argc < 2 ? 2 : 0;
+    }
+    const std::string command = argv[1];
+    std::vector<std::string> args(argv + 2, argv + argc);
+    try {
+        if (command == "train") return app::runTrain(args);
+        if (command == "profile") return app::runProfile(args);
+        if (command == "run") return app::runExecute(args);
+        if (command == "info") return app::runInfo(args);
+        std::cerr << "exitscope-cli: unknown command '" << command << "'\n\n" << kUsage;
+        return 2;
+    } catch (const core::Error& e) {
+        std::cerr << "\nexitscope-cli " << command << ": error: " << e.what() << "\n";
+        return 1;
+    } catch (const core::Cancelled&) {
+        std::cerr << "\nexitscope-cli " << command << ": cancelled\n";
+        return 130;
+    } catch (const std::exception& e) {
+        std::cerr << "\nexitscope-cli " << command << ": internal error: " << e.what() << "\n";
+        return 3;
+    }
+}

@@ -1,0 +1,92 @@
+#include "core/model/checkpoint.h"
+
+#include "core/common/error.h"
+#include "core/model/multi_exit_net.h"
+#include "core/model/zoo.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <unistd.h>
+
+namespace exitscope::core {
+
+namespace {
+
+constexpr const char* kSpecKey = "exitscope_spec";
+constexpr const char* kFormatKey = "exitscope_format";
+constexpr int64_t kFormatVersion = 1;
+
+torch::serialize::InputArchive openArchive(const std::string& path) {
+    if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such checkpoint file");
+    torch::serialize::InputArchive archive;
+    try {
+        archive.load_from(path);
+    } catch (const c10::Error& e) {
+        throw Error(path + ": not a LibTorch checkpoint archive (" + std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+    }
+    return archive;
+}
+
+ModelSpec specFromArchive(torch::serialize::InputArchive& archive, const std::string& path) {
+    c10::IValue format, specText;
+    if (!archive.try_read(kFormatKey, format) || !format.isInt() || format.toInt() != kFormatVersion)
+        throw Error(path + ": not an ExitScope checkpoint (missing or unknown '" + kFormatKey + "')");
+    if (!archive.try_read(kSpecKey, specText) || !specText.isString())
+        throw Error(path + ": checkpoint has no model spec");
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(specText.toStringRef());
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(path + ": model spec is not valid JSON: " + e.what());
+    }
+    return ModelSpec::fromJson(j, path);
+}
+
+} // namespace
+
+void saveCheckpoint(MultiExitNet& net, const std::string& path) {
+    net.spec().weightsHash = net.contentHash();
+    torch::serialize::OutputArchive archive;
+    archive.write(kFormatKey, c10::IValue(kFormatVersion));
+    archive.write(kSpecKey, c10::IValue(net.spec().toJson().dump()));
+    net.save(archive);
+    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+    try {
+        archive.save_to(tmp);
+    } catch (const c10::Error& e) {
+        std::remove(tmp.c_str());
+        throw Error(path + ": cannot write checkpoint: " + e.what_without_backtrace());
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        throw Error(path + ": cannot rename the temporary checkpoint into place");
+    }
+}
+
+ModelSpec readCheckpointSpec(const std::string& path) {
+    auto archive = openArchive(path);
+    return specFromArchive(archive, path);
+}
+
+std::shared_ptr<MultiExitNet> loadCheckpoint(const std::string& path, const std::string& expectedModel) {
+    auto archive = openArchive(path);
+    const ModelSpec spec = specFromArchive(archive, path);
+    if (!expectedModel.empty() && spec.name != expectedModel)
+        throw Error(path + ": checkpoint holds model '" + spec.name + "', not '" + expectedModel + "'");
+    auto net = buildModel(spec);
+    try {
+        net->load(archive);
+    } catch (const c10::Error& e) {
+        throw Error(path + ": weights do not fit the '" + spec.name + "' architecture: " +
+                    std::string(e.what_without_backtrace()).substr(0, 300));
+    }
+    const std::string hash = net->contentHash();
+    if (!spec.weightsHash.empty() && hash != spec.weightsHash)
+        throw Error(path + ": weights hash " + hash + " differs from the recorded " + spec.weightsHash +
+                    " (file altered or corrupt)");
+    net->spec().weightsHash = hash;
+    net->eval();
+    return net;
+}
+
+} // namespace exitscope::core
