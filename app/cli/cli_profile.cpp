@@ -1,6 +1,123 @@
+#include "app/cli/cli_args.h"
 #include "app/cli/cli_commands.h"
 #include "core/common/error.h"
+#include "core/data/registry.h"
+#include "core/executor/executor.h"
+#include "core/model/checkpoint.h"
+#include "core/model/multi_exit_net.h"
+#include "core/model/tensor_data.h"
+#include "core/policy/confidence.h"
+#include "core/profile/profiler.h"
+#include "core/trace/trace.h"
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+
 namespace exitscope::app {
-int runProfile(const std::vector<std::string>&) { throw core::Error("profile: TODO"); }
-int runExecute(const std::vector<std::string>&) { throw core::Error("run: TODO"); }
+
+namespace {
+
+core::Dataset loadData(const CliArgs& args) {
+    core::DatasetOptions dopts;
+    dopts.numVal = args.getInt("val", 5000, 0, 1'000'000'000);
+    dopts.seed = static_cast<uint64_t>(args.getInt("seed", 0, 0, 1LL << 62));
+    return core::loadDataset(args.require("data"), dopts);
 }
+
+} // namespace
+
+int runProfile(const std::vector<std::string>& argv) {
+    const CliArgs args(argv, {"weights", "data", "split", "out", "max-samples", "timing-samples", "batch", "val", "seed", "threads"},
+                       {});
+    const std::string out = args.require("out");
+    const int threads = core::applyThreadCount(static_cast<int>(args.getInt("threads", 0, 0, 256)));
+    auto net = core::loadCheckpoint(args.require("weights"));
+    const core::Dataset data = loadData(args);
+    core::ProfileOptions popts;
+    popts.split = core::parseSplitKind(args.get("split", "test"));
+    popts.maxSamples = args.getInt("max-samples", -1, 1, 1'000'000'000);
+    popts.timingSamples = args.getInt("timing-samples", 100, 1, 100000);
+    popts.batchSize = args.getInt("batch", 256, 1, 65536);
+    std::fprintf(stderr, "profile: %s on %s/%s, %d threads\n", net->spec().name.c_str(), data.name.c_str(),
+                 core::toString(popts.split).c_str(), threads);
+    const auto trace = core::profileModel(*net, data, popts, [](const core::Progress& p) { printProgress(p.fraction, p.message); });
+    core::writeTrace(trace, out);
+    const auto acc = core::perExitAccuracy(trace);
+    std::printf("wrote %s: %lld samples, %lld exits\n", out.c_str(), static_cast<long long>(trace.numSamples),
+                static_cast<long long>(trace.numExits));
+    std::printf("%-5s %12s %9s %9s\n", "exit", "MACs", "ms", "acc %");
+    for (int64_t k = 0; k < trace.numExits; ++k)
+        std::printf("%-5lld %12lld %9.4f %9.2f\n", static_cast<long long>(k),
+                    static_cast<long long>(trace.exitMacs[static_cast<std::size_t>(k)]),
+                    trace.exitMs[static_cast<std::size_t>(k)], acc[static_cast<std::size_t>(k)] * 100);
+    return 0;
+}
+
+int runExecute(const std::vector<std::string>& argv) {
+    const CliArgs args(argv, {"weights", "data", "split", "threshold", "thresholds", "max-samples", "batch", "trace",
+                              "val", "seed", "threads", "device"},
+                       {});
+    core::applyThreadCount(static_cast<int>(args.getInt("threads", 0, 0, 256)));
+    const torch::Device device = core::parseDevice(args.get("device", "cpu"));
+    auto net = core::loadCheckpoint(args.require("weights"));
+    const core::Dataset data = loadData(args);
+    const auto split = core::parseSplitKind(args.get("split", "test"));
+    std::vector<float> thresholds;
+    if (args.has("thresholds")) {
+        for (double t : args.getDoubles("thresholds")) thresholds.push_back(static_cast<float>(t));
+    } else {
+        const auto t = static_cast<float>(args.getDouble("threshold", 0.9, 0.0, 1.0));
+        thresholds.assign(static_cast<std::size_t>(net->numExits() - 1), t);
+    }
+    core::EarlyExitExecutor executor(net, thresholds, device);
+    const core::ImageSet& images = data.imagesOf(split);
+    core::checkInputCompatible(images, net->spec());
+    std::vector<int64_t> indices = data.indicesOf(split);
+    const auto maxSamples = args.getInt("max-samples", -1, 1, 1'000'000'000);
+    if (maxSamples > 0 && maxSamples < static_cast<int64_t>(indices.size())) indices.resize(static_cast<std::size_t>(maxSamples));
+    const auto batch = static_cast<std::size_t>(args.getInt("batch", 256, 1, 65536));
+
+    std::vector<core::ExecutedSample> results;
+    double seconds = 0;
+    for (std::size_t start = 0; start < indices.size(); start += batch) {
+        std::vector<int64_t> idx(indices.begin() + static_cast<std::ptrdiff_t>(start),
+                                 indices.begin() + static_cast<std::ptrdiff_t>(std::min(indices.size(), start + batch)));
+        auto x = core::imagesToTensor(images, idx, net->spec().normalisation);
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = executor.run(x);
+        seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        results.insert(results.end(), r.begin(), r.end());
+        printProgress(static_cast<double>(results.size()) / static_cast<double>(indices.size()), "executing");
+    }
+    std::vector<int64_t> histogram(static_cast<std::size_t>(net->numExits()), 0);
+    int64_t correct = 0;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        ++histogram[static_cast<std::size_t>(results[i].exitTaken)];
+        correct += results[i].prediction == images.labels[static_cast<std::size_t>(indices[i])];
+    }
+    std::printf("executed %zu samples in %.3f s (%.1f images/s): accuracy %.2f%%\nexit histogram:", results.size(),
+                seconds, static_cast<double>(results.size()) / seconds,
+                100.0 * static_cast<double>(correct) / static_cast<double>(results.size()));
+    for (auto h : histogram) std::printf(" %lld", static_cast<long long>(h));
+    std::printf("\n");
+
+    if (!args.has("trace")) return 0;
+    const auto trace = core::readTrace(args.get("trace"));
+    if (trace.numExits != net->numExits()) throw core::Error(args.get("trace") + ": trace has a different number of exits");
+    const auto outcome = core::applyConfidenceThresholds(trace, thresholds);
+    std::map<int64_t, std::size_t> row;
+    for (std::size_t n = 0; n < trace.sampleIndex.size(); ++n) row[trace.sampleIndex[n]] = n;
+    int64_t compared = 0, agree = 0;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        auto it = row.find(indices[i]);
+        if (it == row.end()) continue;
+        ++compared;
+        agree += outcome.exitTaken[it->second] == results[i].exitTaken && outcome.prediction[it->second] == results[i].prediction;
+    }
+    std::printf("agreement with %s: %lld of %lld samples take the same exit with the same prediction\n",
+                args.get("trace").c_str(), static_cast<long long>(agree), static_cast<long long>(compared));
+    return agree == compared && compared > 0 ? 0 : 1;
+}
+
+} // namespace exitscope::app

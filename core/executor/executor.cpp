@@ -1,0 +1,82 @@
+#include "core/executor/executor.h"
+
+#include "core/common/error.h"
+#include "core/model/multi_exit_net.h"
+#include "core/policy/confidence.h"
+
+namespace exitscope::core {
+
+torch::Device parseDevice(const std::string& text) {
+    if (text == "cpu") return torch::kCPU;
+    if (text.rfind("cuda", 0) == 0) {
+        if (!torch::cuda::is_available())
+            throw Error("device '" + text + "': this LibTorch build or machine has no CUDA; use --device cpu");
+        try {
+            return torch::Device(text);
+        } catch (const c10::Error&) {
+            throw Error("device '" + text + "' is not a valid device name");
+        }
+    }
+    throw Error("device '" + text + "' is not cpu or cuda[:n]");
+}
+
+EarlyExitExecutor::EarlyExitExecutor(std::shared_ptr<MultiExitNet> net, std::vector<float> thresholds,
+                                     torch::Device device)
+    : m_net(std::move(net)), m_thresholds(std::move(thresholds)), m_device(device) {
+    checkThresholds(m_thresholds, m_net->numExits());
+    m_net->to(m_device);
+    m_net->eval();
+}
+
+std::vector<ExecutedSample> EarlyExitExecutor::run(const torch::Tensor& batch) {
+    c10::InferenceMode inference;
+    const int64_t n = batch.size(0);
+    std::vector<ExecutedSample> out(static_cast<std::size_t>(n));
+    // Positions in the original batch of the samples still running.
+    auto active = torch::arange(n, torch::kInt64);
+    State state = inputState(batch.to(m_device));
+    const int64_t K = m_net->numExits();
+    int64_t k = 0;
+    for (int64_t b = 0; b < m_net->numBlocks() && active.numel() > 0; ++b) {
+        state = m_net->runBlock(b, state);
+        while (k < K && m_net->exitBlock(k) == b && active.numel() > 0) {
+            auto probs = torch::softmax(m_net->runExit(k, state), 1).to(torch::kCPU).contiguous();
+            const int64_t m = probs.size(0);
+            const int64_t C = probs.size(1);
+            const float* p = probs.data_ptr<float>();
+            const int64_t* pos = active.data_ptr<int64_t>();
+            const bool final = k == K - 1;
+            std::vector<int64_t> keep;
+            keep.reserve(static_cast<std::size_t>(m));
+            for (int64_t i = 0; i < m; ++i) {
+                const int64_t best = argmaxOf(p + i * C, C);
+                const float conf = p[i * C + best];
+                auto& s = out[static_cast<std::size_t>(pos[i])];
+                s.confidences.push_back(conf);
+                if (final || conf >= m_thresholds[static_cast<std::size_t>(k)]) {
+                    s.exitTaken = k;
+                    s.prediction = best;
+                } else {
+                    keep.push_back(i);
+                }
+            }
+            ++k;
+            if (static_cast<int64_t>(keep.size()) == m) continue;
+            // Batch compaction: drop the samples that left from every tensor of the state.
+            auto keepIdx = torch::tensor(keep, torch::kInt64);
+            active = active.index_select(0, keepIdx);
+            auto keepOnDevice = keepIdx.to(m_device);
+            for (auto& t : state) t = t.index_select(0, keepOnDevice);
+        }
+    }
+    return out;
+}
+
+torch::Tensor EarlyExitExecutor::runFull(const torch::Tensor& batch) {
+    c10::InferenceMode inference;
+    State state = inputState(batch.to(m_device));
+    for (int64_t b = 0; b < m_net->numBlocks(); ++b) state = m_net->runBlock(b, state);
+    return m_net->runExit(m_net->numExits() - 1, state).argmax(1).to(torch::kCPU);
+}
+
+} // namespace exitscope::core

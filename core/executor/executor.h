@@ -1,0 +1,52 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace exitscope::core {
+
+class MultiExitNet;
+
+/// What the executor did for one sample.
+struct ExecutedSample {
+    int64_t exitTaken = 0;
+    int64_t prediction = 0;
+    std::vector<float> confidences;  ///< max softmax at every exit evaluated, in order
+};
+
+/// Parses "cpu" or "cuda[:n]"; Error when CUDA is asked for but this
+/// LibTorch build or machine has none.
+torch::Device parseDevice(const std::string& text);
+
+/// The real early-exit executor: runs a batch block by block under
+/// c10::InferenceMode, evaluates each exit only on the samples still
+/// running, and removes the samples that left from the batch (batch
+/// compaction) so early exit saves real time at batch sizes above 1. A
+/// sample leaves at the first exit whose max softmax is >= its threshold;
+/// the final exit always answers — the same rule as
+/// applyConfidenceThresholds on a trace.
+class EarlyExitExecutor {
+public:
+    /// thresholds: K-1 values (or K, the last ignored), each in [0, 1].
+    EarlyExitExecutor(std::shared_ptr<MultiExitNet> net, std::vector<float> thresholds,
+                      torch::Device device = torch::kCPU);
+
+    /// Runs a normalised batch [n, C, H, W].
+    std::vector<ExecutedSample> run(const torch::Tensor& batch);
+
+    /// Plain full forward pass through the backbone and the final exit only
+    /// (the network without early exits); returns predictions. The baseline
+    /// for speed-up measurements.
+    torch::Tensor runFull(const torch::Tensor& batch);
+
+private:
+    std::shared_ptr<MultiExitNet> m_net;
+    std::vector<float> m_thresholds;
+    torch::Device m_device;
+};
+
+} // namespace exitscope::core

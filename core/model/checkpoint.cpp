@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <unistd.h>
 
 namespace exitscope::core {
@@ -74,11 +75,26 @@ std::shared_ptr<MultiExitNet> loadCheckpoint(const std::string& path, const std:
     if (!expectedModel.empty() && spec.name != expectedModel)
         throw Error(path + ": checkpoint holds model '" + spec.name + "', not '" + expectedModel + "'");
     auto net = buildModel(spec);
+    // Module::load replaces tensors wholesale, whatever their shape, so the
+    // architecture's shapes are recorded first and compared afterwards.
+    std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+    for (const auto& p : net->named_parameters(true)) expected.emplace_back(p.key(), p.value().sizes().vec());
+    for (const auto& b : net->named_buffers(true)) expected.emplace_back(b.key(), b.value().sizes().vec());
     try {
         net->load(archive);
     } catch (const c10::Error& e) {
         throw Error(path + ": weights do not fit the '" + spec.name + "' architecture: " +
                     std::string(e.what_without_backtrace()).substr(0, 300));
+    }
+    std::map<std::string, std::vector<int64_t>> actual;
+    for (const auto& p : net->named_parameters(true)) actual[p.key()] = p.value().sizes().vec();
+    for (const auto& b : net->named_buffers(true)) actual[b.key()] = b.value().sizes().vec();
+    for (const auto& [name, shape] : expected) {
+        const auto it = actual.find(name);
+        if (it == actual.end() || it->second != shape)
+            throw Error(path + ": weights do not fit the '" + spec.name + "' architecture: '" + name + "' has shape " +
+                        (it == actual.end() ? std::string("(missing)") : c10::str(c10::IntArrayRef(it->second))) +
+                        ", the model needs " + c10::str(c10::IntArrayRef(shape)));
     }
     const std::string hash = net->contentHash();
     if (!spec.weightsHash.empty() && hash != spec.weightsHash)
