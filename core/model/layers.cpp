@@ -47,7 +47,10 @@ torch::Tensor CountedLinearImpl::forward(const torch::Tensor& x) {
 }
 
 torch::Tensor ExitHead::gateFeatures(const State& in) {
-    return torch::adaptive_avg_pool2d(in.back(), {1, 1}).flatten(1);
+    auto pooled = torch::adaptive_avg_pool2d(in.back(), {1, 1}).flatten(1);
+    // Wide states are averaged over groups of adjacent channels so traces stay small.
+    if (pooled.size(1) <= kMaxGateFeatures) return pooled;
+    return torch::adaptive_avg_pool1d(pooled.unsqueeze(1), kMaxGateFeatures).squeeze(1);
 }
 
 ConvClassifierHead::ConvClassifierHead(int64_t inChannels, std::vector<int64_t> convChannels,

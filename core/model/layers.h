@@ -80,8 +80,12 @@ public:
 class ExitHead : public torch::nn::Module {
 public:
     virtual torch::Tensor forward(const State& in) = 0;
-    /// Global average pool of the head's input ([n, D]); MSDNet uses its coarsest scale.
+    /// The small feature vector a learned gate reads ([n, D], D <= kMaxGateFeatures):
+    /// the global average pool of the head's input (MSDNet: its coarsest scale),
+    /// averaged over groups of adjacent channels when wider.
     virtual torch::Tensor gateFeatures(const State& in);
+
+    static constexpr int64_t kMaxGateFeatures = 16;
 };
 
 /// Common classifier branch: conv-bn-relu layers, global average pool, then

@@ -52,7 +52,7 @@ ExitOutcome applyConfidenceThresholds(const Trace& trace, const std::vector<floa
 }
 
 std::vector<double> perExitAccuracy(const Trace& trace) {
-    std::vector<double> acc(static_cast<std::size_t>(trace.numExits), 0.0);
+    std::vector<double> acc(static_cast<std::size_t>(trace.numExits), std::nan(""));
     if (trace.numSamples == 0) return acc;
     for (int64_t k = 0; k < trace.numExits; ++k) {
         int64_t correct = 0;
@@ -64,14 +64,14 @@ std::vector<double> perExitAccuracy(const Trace& trace) {
 }
 
 double outcomeAccuracy(const Trace& trace, const ExitOutcome& outcome) {
-    if (trace.numSamples == 0) return 0.0;
+    if (trace.numSamples == 0) return std::nan("");
     int64_t correct = 0;
     for (std::size_t n = 0; n < outcome.prediction.size(); ++n) correct += outcome.prediction[n] == trace.labels[n];
     return static_cast<double>(correct) / static_cast<double>(trace.numSamples);
 }
 
 double outcomeMeanMacs(const Trace& trace, const ExitOutcome& outcome) {
-    if (outcome.exitTaken.empty()) return 0.0;
+    if (outcome.exitTaken.empty()) return std::nan("");
     double sum = 0;
     for (auto k : outcome.exitTaken) sum += static_cast<double>(trace.exitMacs[static_cast<std::size_t>(k)]);
     return sum / static_cast<double>(outcome.exitTaken.size());

@@ -25,13 +25,15 @@ void checkThresholds(const std::vector<float>& thresholds, int64_t numExits);
 /// softmax is >= that exit's threshold; the final exit always answers.
 ExitOutcome applyConfidenceThresholds(const Trace& trace, const std::vector<float>& thresholds);
 
-/// Accuracy of each exit on its own (argmax against labels).
+/// Accuracy of each exit on its own (argmax against labels, the lowest class
+/// on a tie); NaN for every exit of a trace without samples.
 std::vector<double> perExitAccuracy(const Trace& trace);
 
-/// Accuracy of an outcome against the trace's labels.
+/// Accuracy of an outcome against the trace's labels (NaN without samples).
 double outcomeAccuracy(const Trace& trace, const ExitOutcome& outcome);
 
-/// Mean cumulative MACs per sample of an outcome (exit_macs of the exit taken).
+/// Mean cumulative MACs per sample of an outcome (exit_macs of the exit
+/// taken; NaN without samples).
 double outcomeMeanMacs(const Trace& trace, const ExitOutcome& outcome);
 
 } // namespace exitscope::core

@@ -1,0 +1,92 @@
+#include "app/gui/default_assets.h"
+#include "app/gui/main_window.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QPixmap>
+#include <QStringList>
+#include <QTimer>
+
+#include <cstdio>
+
+namespace {
+
+void printError(const QString& message) {
+    std::fprintf(stderr, "exitscope: error: %s\n", qPrintable(message));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("exitscope"));
+    QApplication::setApplicationVersion(QStringLiteral(EXITSCOPE_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "ExitScope: explore early-exit neural networks. Without --weights or --trace it opens the bundled "
+        "default model and its val and test traces (from $EXITSCOPE_ASSETS, the installed share/exitscope/assets, "
+        "or the source tree's assets/); naming either opens only the files named."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption weightsOption(QStringLiteral("weights"),
+                                           QStringLiteral("Open the model checkpoint FILE."), QStringLiteral("FILE"));
+    const QCommandLineOption traceOption(QStringLiteral("trace"),
+                                         QStringLiteral("Open the trace FILE (.safetensors); may be repeated."),
+                                         QStringLiteral("FILE"));
+    const QCommandLineOption quitOption(
+        QStringLiteral("quit-after-load"),
+        QStringLiteral("Quit once the files are loaded and the window is shown: exit status 0, or 1 with the "
+                       "errors printed when something failed to load (for smoke tests)."));
+    const QCommandLineOption screenshotOption(
+        QStringLiteral("screenshot"),
+        QStringLiteral("Save a picture of the window to FILE (.png) once it is shown, then quit (exit status as "
+                       "for --quit-after-load, or 1 when the picture cannot be saved)."),
+        QStringLiteral("FILE"));
+    parser.addOptions({weightsOption, traceOption, quitOption, screenshotOption});
+    parser.process(app);
+
+    const bool batch = parser.isSet(quitOption) || parser.isSet(screenshotOption);
+    exitscope::app::MainWindow window;
+    window.setErrorPopups(!batch);
+    window.show();
+
+    QStringList errors;
+    QString weights = parser.value(weightsOption);
+    QStringList traces = parser.values(traceOption);
+    if (!parser.isSet(weightsOption) && !parser.isSet(traceOption)) {
+        const exitscope::app::DefaultAssets assets = exitscope::app::findDefaultAssets();
+        weights = assets.missing.contains(assets.weights) ? QString() : assets.weights;
+        traces.clear();
+        for (const QString& trace : assets.traces) {
+            if (!assets.missing.contains(trace)) traces << trace;
+        }
+        if (!assets.missing.isEmpty()) {
+            window.showNotice(assets.missingMessage());
+            errors << assets.missingMessage();
+        }
+    }
+    if (!weights.isEmpty() && !window.openWeights(weights)) errors << window.lastError();
+    for (const QString& trace : traces) {
+        if (!window.openTrace(trace)) errors << window.lastError();
+    }
+
+    if (!batch) return app.exec();
+
+    // Wait for the event loop so that layouts and the plots have settled
+    // before the window is grabbed or reported as shown.
+    int status = errors.isEmpty() ? 0 : 1;
+    QTimer::singleShot(0, &window, [&] {
+        QApplication::processEvents();
+        if (parser.isSet(screenshotOption)) {
+            const QString file = parser.value(screenshotOption);
+            if (!window.grab().save(file)) {
+                errors << QStringLiteral("%1: cannot save the screenshot").arg(file);
+                status = 1;
+            }
+        }
+        for (const QString& error : errors) printError(error);
+        QApplication::exit(status);
+    });
+    return app.exec();
+}

@@ -1,0 +1,143 @@
+// Images per second of the plain full forward pass against the early-exit
+// executor on the same Fashion-MNIST test images, at the global confidence
+// threshold whose accuracy stays within 0.5 points of the final exit.
+// Prints both rates, the measured speed-up, the FLOP-based ideal speed-up
+// and their ratio (goal: at least 0.8).
+//
+// usage: bench_executor [--model msdnet|resnet-spinn|vgg-fine] [--images N] [--batch N] [benchmark flags]
+// Threads: $EXITSCOPE_THREADS, default 1 (the figures in the README use 1).
+#include "core/common/error.h"
+#include "core/data/registry.h"
+#include "core/executor/executor.h"
+#include "core/model/checkpoint.h"
+#include "core/model/multi_exit_net.h"
+#include "core/model/tensor_data.h"
+#include "core/policy/confidence.h"
+#include "core/trace/trace.h"
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace es = exitscope::core;
+
+namespace {
+
+struct Setup {
+    std::shared_ptr<es::MultiExitNet> net;
+    std::vector<torch::Tensor> batches;
+    std::vector<float> thresholds;
+    int64_t images = 0;
+    double idealSpeedup = 0;
+    double fullImagesPerSecond = 0;
+    double earlyImagesPerSecond = 0;
+};
+
+Setup g;
+
+void runBatches(benchmark::State& state, bool early, double& rate) {
+    es::EarlyExitExecutor executor(g.net, g.thresholds);
+    double seconds = 0;
+    int64_t done = 0;
+    for (auto _ : state) {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (const auto& x : g.batches) {
+            if (early) {
+                auto r = executor.run(x);
+                benchmark::DoNotOptimize(r.data());
+            } else {
+                auto p = executor.runFull(x);
+                benchmark::DoNotOptimize(p.data_ptr());
+            }
+        }
+        seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        done += g.images;
+    }
+    rate = static_cast<double>(done) / seconds;
+    state.counters["images_per_s"] = rate;
+}
+
+void BM_FullForward(benchmark::State& state) { runBatches(state, false, g.fullImagesPerSecond); }
+void BM_EarlyExitExecutor(benchmark::State& state) { runBatches(state, true, g.earlyImagesPerSecond); }
+
+std::string argValue(int& argc, char** argv, const char* name, const std::string& fallback) {
+    for (int i = 1; i + 1 < argc; ++i)
+        if (std::strcmp(argv[i], name) == 0) {
+            std::string v = argv[i + 1];
+            for (int j = i; j + 2 < argc + 1; ++j) argv[j] = argv[j + 2];
+            argc -= 2;
+            return v;
+        }
+    return fallback;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const std::string model = argValue(argc, argv, "--model", "msdnet");
+        const int64_t images = std::stoll(argValue(argc, argv, "--images", "2000"));
+        const int64_t batch = std::stoll(argValue(argc, argv, "--batch", "250"));
+        const char* threadsEnv = std::getenv("EXITSCOPE_THREADS");
+        const int threads = es::applyThreadCount(threadsEnv ? 0 : 1);
+        const std::string dir = std::string(EXITSCOPE_SOURCE_DIR) + "/assets/models/" + model + "-fashion-mnist";
+        g.net = es::loadCheckpoint(dir + ".pt", model);
+        const auto val = es::readTrace(dir + "-val.safetensors");
+        const auto test = es::readTrace(dir + "-test.safetensors");
+
+        // Lowest threshold on the validation trace whose accuracy is within 0.5 points of the final exit.
+        const double finalAcc = es::perExitAccuracy(val).back();
+        float chosen = 1.0f;
+        for (int i = 0; i <= 1000; ++i) {
+            const float t = static_cast<float>(i) / 1000.0f;
+            const std::vector<float> th(static_cast<std::size_t>(val.numExits - 1), t);
+            if (es::outcomeAccuracy(val, es::applyConfidenceThresholds(val, th)) >= finalAcc - 0.005) {
+                chosen = t;
+                break;
+            }
+        }
+        g.thresholds.assign(static_cast<std::size_t>(val.numExits - 1), chosen);
+
+        const es::Dataset data = es::loadDataset("fashion-mnist");
+        g.images = std::min<int64_t>(images, test.numSamples);
+        for (int64_t s = 0; s < g.images; s += batch) {
+            std::vector<int64_t> idx;
+            for (int64_t n = s; n < std::min(g.images, s + batch); ++n) idx.push_back(test.sampleIndex[static_cast<std::size_t>(n)]);
+            g.batches.push_back(es::imagesToTensor(data.testImages, idx, g.net->spec().normalisation));
+        }
+        // FLOP-based ideal: the plain network runs the backbone and the final head only;
+        // the executor pays exit_macs of the exit each benchmarked image takes.
+        const auto testOutcome = es::applyConfidenceThresholds(test, g.thresholds);
+        double fullMacs = static_cast<double>(test.headMacs.back());
+        for (auto m : test.blockMacs) fullMacs += static_cast<double>(m);
+        double earlyMacs = 0;
+        for (int64_t n = 0; n < g.images; ++n)
+            earlyMacs += static_cast<double>(test.exitMacs[static_cast<std::size_t>(testOutcome.exitTaken[static_cast<std::size_t>(n)])]);
+        g.idealSpeedup = fullMacs / (earlyMacs / static_cast<double>(g.images));
+        std::printf("model %s, %lld test images in batches of %lld, %d LibTorch thread(s)\n", model.c_str(),
+                    static_cast<long long>(g.images), static_cast<long long>(batch), threads);
+        std::printf("threshold %.3f (chosen on the validation trace): test accuracy %.2f%% vs final exit %.2f%%\n", chosen,
+                    100 * es::outcomeAccuracy(test, testOutcome), 100 * es::perExitAccuracy(test).back());
+    } catch (const es::Error& e) {
+        std::fprintf(stderr, "bench_executor: %s\n(the bundled assets come from scripts/train-assets)\n", e.what());
+        return 1;
+    }
+
+    benchmark::Initialize(&argc, argv);
+    benchmark::RegisterBenchmark("BM_FullForward", BM_FullForward)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+    benchmark::RegisterBenchmark("BM_EarlyExitExecutor", BM_EarlyExitExecutor)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+
+    const double measured = g.earlyImagesPerSecond / g.fullImagesPerSecond;
+    std::printf("\nfull forward:         %10.1f images/s\n", g.fullImagesPerSecond);
+    std::printf("early-exit executor:  %10.1f images/s\n", g.earlyImagesPerSecond);
+    std::printf("measured speed-up:    %10.3f\n", measured);
+    std::printf("FLOP ideal speed-up:  %10.3f\n", g.idealSpeedup);
+    std::printf("measured / ideal:     %10.3f  (goal >= 0.8: %s)\n", measured / g.idealSpeedup,
+                measured / g.idealSpeedup >= 0.8 ? "met" : "NOT met");
+    return 0;
+}
