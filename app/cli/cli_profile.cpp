@@ -60,16 +60,14 @@ int runExecute(const std::vector<std::string>& argv) {
                        {});
     core::applyThreadCount(static_cast<int>(args.getInt("threads", 0, 0, 256)));
     const torch::Device device = core::parseDevice(args.get("device", "cpu"));
+    // Numbers are checked before any file is read, so a typo fails fast.
+    const auto split = core::parseSplitKind(args.get("split", "test"));
+    const auto single = static_cast<float>(args.getDouble("threshold", 0.9, 0.0, 1.0));
+    std::vector<float> thresholds;
+    for (double t : args.getDoubles("thresholds")) thresholds.push_back(static_cast<float>(t));
     auto net = core::loadCheckpoint(args.require("weights"));
     const core::Dataset data = loadData(args);
-    const auto split = core::parseSplitKind(args.get("split", "test"));
-    std::vector<float> thresholds;
-    if (args.has("thresholds")) {
-        for (double t : args.getDoubles("thresholds")) thresholds.push_back(static_cast<float>(t));
-    } else {
-        const auto t = static_cast<float>(args.getDouble("threshold", 0.9, 0.0, 1.0));
-        thresholds.assign(static_cast<std::size_t>(net->numExits() - 1), t);
-    }
+    if (!args.has("thresholds")) thresholds.assign(static_cast<std::size_t>(net->numExits() - 1), single);
     core::EarlyExitExecutor executor(net, thresholds, device);
     const core::ImageSet& images = data.imagesOf(split);
     core::checkInputCompatible(images, net->spec());
