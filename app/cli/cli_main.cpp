@@ -22,6 +22,16 @@ commands:
            [--max-samples N] [--batch N] [--trace TRACE] [--threads N]
            runs the real early-exit executor; with --trace, checks it agrees sample by sample
   info     FILE   (a checkpoint or a trace)
+  eval     --trace T (--config C | --policy P [policy options] | --policy oracle) [--val-trace V] [--json] [--csv FILE|-]
+  tune     --trace VAL [--test-trace TEST] --policy confidence|budgeted|gates|static|anytime
+           (--target-accuracy A | --budget B | --alpha X | --threshold T ...) --out CONFIG.json
+  sweep    --trace T [--val-trace V] --policy confidence|budgeted|gates|static [--points N] [--csv FILE|-]
+
+policy options:
+  --policy confidence [--criterion max-softmax|entropy|margin] (--threshold T | --thresholds t1,..,tK-1) [--calibrate]
+  --policy budgeted --budget MACS_PER_SAMPLE   (thresholds fitted on --val-trace, MSDNet budgeted batch)
+  --policy gates --alpha A [--cost params|macs] (LEENet gates trained on --val-trace)
+  --policy static --exit K;  --policy anytime --budget B [--unit macs|ms]
 
 Threads: LibTorch uses --threads N, else $EXITSCOPE_THREADS, else one per core.
 )";
@@ -59,6 +69,9 @@ int main(int argc, char** argv) {
         if (command == "profile") return app::runProfile(args);
         if (command == "run") return app::runExecute(args);
         if (command == "info") return app::runInfo(args);
+        if (command == "eval") return app::runEval(args);
+        if (command == "tune") return app::runTune(args);
+        if (command == "sweep") return app::runSweep(args);
         std::cerr << "exitscope-cli: unknown command '" << command << "'\n\n" << kUsage;
         return 2;
     } catch (const core::Error& e) {

@@ -1,6 +1,7 @@
 #include "app/cli/cli_args.h"
 #include "app/cli/cli_commands.h"
 #include "core/common/error.h"
+#include "core/config/tuned_config.h"
 #include "core/data/registry.h"
 #include "core/executor/executor.h"
 #include "core/model/checkpoint.h"
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 namespace exitscope::app {
 
@@ -56,7 +58,7 @@ int runProfile(const std::vector<std::string>& argv) {
 
 int runExecute(const std::vector<std::string>& argv) {
     const CliArgs args(argv, {"weights", "data", "split", "threshold", "thresholds", "max-samples", "batch", "trace",
-                              "val", "seed", "threads", "device"},
+                              "val", "seed", "threads", "device", "config"},
                        {});
     core::applyThreadCount(static_cast<int>(args.getInt("threads", 0, 0, 256)));
     const torch::Device device = core::parseDevice(args.get("device", "cpu"));
@@ -67,8 +69,22 @@ int runExecute(const std::vector<std::string>& argv) {
     for (double t : args.getDoubles("thresholds")) thresholds.push_back(static_cast<float>(t));
     auto net = core::loadCheckpoint(args.require("weights"));
     const core::Dataset data = loadData(args);
-    if (!args.has("thresholds")) thresholds.assign(static_cast<std::size_t>(net->numExits() - 1), single);
-    core::EarlyExitExecutor executor(net, thresholds, device);
+    std::optional<core::Trace> trace;
+    if (args.has("trace")) trace = core::readTrace(args.get("trace"));
+    core::PolicyConfig policy;
+    if (args.has("config")) {
+        const auto config = core::loadConfig(args.get("config"));
+        const auto& spec = net->spec();
+        core::checkConfigMatchesModel(config, spec.name, spec.weightsHash, net->numExits(), spec.numClasses(),
+                                      args.get("config"));
+        policy = config.policy;
+    } else {
+        if (!args.has("thresholds")) thresholds.assign(static_cast<std::size_t>(net->numExits() - 1), single);
+        core::checkThresholds(thresholds, net->numExits());
+        if (static_cast<int64_t>(thresholds.size()) == net->numExits()) thresholds.pop_back();
+        policy.confidence.thresholds = thresholds;
+    }
+    core::EarlyExitExecutor executor(net, policy, device, trace ? trace->exitMs : std::vector<float>{});
     const core::ImageSet& images = data.imagesOf(split);
     core::checkInputCompatible(images, net->spec());
     std::vector<int64_t> indices = data.indicesOf(split);
@@ -100,12 +116,12 @@ int runExecute(const std::vector<std::string>& argv) {
     for (auto h : histogram) std::printf(" %lld", static_cast<long long>(h));
     std::printf("\n");
 
-    if (!args.has("trace")) return 0;
-    const auto trace = core::readTrace(args.get("trace"));
-    if (trace.numExits != net->numExits()) throw core::Error(args.get("trace") + ": trace has a different number of exits");
-    const auto outcome = core::applyConfidenceThresholds(trace, thresholds);
+    if (!trace) return 0;
+    if (trace->metadata["weights_hash"] != net->spec().weightsHash || trace->numExits != net->numExits())
+        throw core::Error(args.get("trace") + ": trace was profiled from other weights than " + args.get("weights"));
+    const auto outcome = core::applyPolicy(*trace, policy);
     std::map<int64_t, std::size_t> row;
-    for (std::size_t n = 0; n < trace.sampleIndex.size(); ++n) row[trace.sampleIndex[n]] = n;
+    for (std::size_t n = 0; n < trace->sampleIndex.size(); ++n) row[trace->sampleIndex[n]] = n;
     int64_t compared = 0, agree = 0;
     for (std::size_t i = 0; i < results.size(); ++i) {
         auto it = row.find(indices[i]);

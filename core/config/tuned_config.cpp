@@ -107,7 +107,11 @@ TunedConfig configFromJson(const nlohmann::json& j, const std::string& where) {
     c.numClasses = count("num_classes", 2, 1'000'000);
     if (!j.contains("policy")) throw Error(where + ": 'policy' is missing");
     c.policy = policyFromJson(j.at("policy"), where);
-    checkPolicyConfig(c.policy, c.numExits);
+    try {
+        checkPolicyConfig(c.policy, c.numExits);
+    } catch (const Error& e) {
+        throw Error(where + ": policy: " + e.what());
+    }
     if (j.contains("expected")) {
         const auto& e = j.at("expected");
         if (!e.is_object()) throw Error(where + ": 'expected' must be an object");

@@ -20,10 +20,38 @@ torch::Device parseDevice(const std::string& text) {
     throw Error("device '" + text + "' is not cpu or cuda[:n]");
 }
 
+namespace {
+
+PolicyConfig thresholdPolicy(std::vector<float> thresholds, int64_t numExits) {
+    checkThresholds(thresholds, numExits);
+    if (static_cast<int64_t>(thresholds.size()) == numExits) thresholds.pop_back();
+    PolicyConfig p;
+    p.kind = PolicyKind::Confidence;
+    p.confidence.criterion = ConfidenceCriterion::MaxSoftmax;
+    p.confidence.thresholds = std::move(thresholds);
+    return p;
+}
+
+} // namespace
+
 EarlyExitExecutor::EarlyExitExecutor(std::shared_ptr<MultiExitNet> net, std::vector<float> thresholds,
                                      torch::Device device)
-    : m_net(std::move(net)), m_thresholds(std::move(thresholds)), m_device(device) {
-    checkThresholds(m_thresholds, m_net->numExits());
+    : EarlyExitExecutor(net, thresholdPolicy(std::move(thresholds), net->numExits()), device) {}
+
+EarlyExitExecutor::EarlyExitExecutor(std::shared_ptr<MultiExitNet> net, PolicyConfig policy, torch::Device device,
+                                     const std::vector<float>& exitMs)
+    : m_net(std::move(net)), m_policy(std::move(policy)), m_device(device) {
+    checkPolicyConfig(m_policy, m_net->numExits());
+    const int64_t K = m_net->numExits();
+    m_fixedExit = m_policy.kind == PolicyKind::Static ? m_policy.staticExit : K - 1;
+    if (m_policy.kind == PolicyKind::Anytime) {
+        const auto costs = m_net->measureCosts();
+        std::vector<int64_t> exitMacs;
+        for (std::size_t k = 0; k < costs.exits.size(); ++k) exitMacs.push_back(costs.cumulativeExitMacs(k));
+        if (m_policy.anytimeUnit == BudgetUnit::Milliseconds && static_cast<int64_t>(exitMs.size()) != K)
+            throw Error("an anytime budget in ms needs the measured exit times of a trace of these weights");
+        m_fixedExit = anytimeExitFor(m_policy, exitMacs, exitMs);
+    }
     m_net->to(m_device);
     m_net->eval();
 }
@@ -44,8 +72,13 @@ std::vector<ExecutedSample> EarlyExitExecutor::run(const torch::Tensor& batch) {
             const int64_t m = probs.size(0);
             const int64_t C = probs.size(1);
             const float* p = probs.data_ptr<float>();
+            torch::Tensor gates;
+            if (m_policy.needsGateInputs() && k < K - 1)
+                gates = m_net->gateFeatures(k, state).to(torch::kCPU, torch::kFloat32).contiguous();
+            const float* g = gates.defined() ? gates.data_ptr<float>() : nullptr;
+            const int64_t D = gates.defined() ? gates.size(1) : 0;
             const int64_t* pos = active.data_ptr<int64_t>();
-            const bool final = k == K - 1;
+            std::vector<float> scratch(static_cast<std::size_t>(C));
             std::vector<int64_t> keep;
             keep.reserve(static_cast<std::size_t>(m));
             for (int64_t i = 0; i < m; ++i) {
@@ -53,7 +86,7 @@ std::vector<ExecutedSample> EarlyExitExecutor::run(const torch::Tensor& batch) {
                 const float conf = p[i * C + best];
                 auto& s = out[static_cast<std::size_t>(pos[i])];
                 s.confidences.push_back(conf);
-                if (final || conf >= m_thresholds[static_cast<std::size_t>(k)]) {
+                if (decideAtExit(m_policy, k, K, p + i * C, C, g ? g + i * D : nullptr, m_fixedExit, scratch.data())) {
                     s.exitTaken = k;
                     s.prediction = best;
                 } else {

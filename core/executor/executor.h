@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/policy/policy.h"
+
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -35,6 +37,13 @@ public:
     EarlyExitExecutor(std::shared_ptr<MultiExitNet> net, std::vector<float> thresholds,
                       torch::Device device = torch::kCPU);
 
+    /// Any deployable policy (confidence with criterion and temperatures,
+    /// budgeted batch, LEENet gates, static, anytime). Decisions go through
+    /// decideAtExit, as applyPolicy does on a trace. Anytime budgets in ms
+    /// need the measured `exitMs` (from a trace of the same weights).
+    EarlyExitExecutor(std::shared_ptr<MultiExitNet> net, PolicyConfig policy, torch::Device device = torch::kCPU,
+                      const std::vector<float>& exitMs = {});
+
     /// Runs a normalised batch [n, C, H, W].
     std::vector<ExecutedSample> run(const torch::Tensor& batch);
 
@@ -45,7 +54,8 @@ public:
 
 private:
     std::shared_ptr<MultiExitNet> m_net;
-    std::vector<float> m_thresholds;
+    PolicyConfig m_policy;
+    int64_t m_fixedExit = 0;
     torch::Device m_device;
 };
 

@@ -85,7 +85,7 @@ public:
     /// averaged over groups of adjacent channels when wider.
     virtual torch::Tensor gateFeatures(const State& in);
 
-    static constexpr int64_t kMaxGateFeatures = 16;
+    static constexpr int64_t kMaxGateFeatures = 8;
 };
 
 /// Common classifier branch: conv-bn-relu layers, global average pool, then

@@ -1,0 +1,60 @@
+#include "app/cli/cli_policy_args.h"
+
+#include "core/common/error.h"
+#include "core/policy/calibration.h"
+#include "core/train/gate_trainer.h"
+
+namespace exitscope::app {
+
+const std::set<std::string>& policyOptionNames() {
+    static const std::set<std::string> names{"policy", "criterion", "threshold", "thresholds", "budget", "alpha",
+                                             "cost", "exit", "unit", "val-trace", "config"};
+    return names;
+}
+
+core::Trace fitTraceFromArgs(const CliArgs& args, const core::Trace& trace, bool& separate) {
+    separate = args.has("val-trace");
+    return separate ? core::readTrace(args.get("val-trace")) : trace;
+}
+
+core::PolicyConfig policyFromArgs(const CliArgs& args, const core::Trace& fitTrace) {
+    core::PolicyConfig p;
+    p.kind = core::parsePolicyKind(args.get("policy", "confidence"));
+    switch (p.kind) {
+    case core::PolicyKind::Confidence: {
+        p.confidence.criterion = core::parseCriterion(args.get("criterion", "max-softmax"));
+        if (args.has("thresholds")) {
+            for (double t : args.getDoubles("thresholds")) p.confidence.thresholds.push_back(static_cast<float>(t));
+        } else {
+            p.confidence.thresholds = {static_cast<float>(args.getDouble("threshold", 0.9, 0.0, 1.0))};
+        }
+        if (args.has("calibrate")) p.confidence.temperatures = core::fitTemperatures(fitTrace);
+        break;
+    }
+    case core::PolicyKind::Budgeted:
+        if (!args.has("budget")) throw core::Error("--policy budgeted needs --budget (average MACs per sample)");
+        p.budgeted = core::fitBudgetedBatch(fitTrace, args.getDouble("budget", 0, 0, 1e18));
+        break;
+    case core::PolicyKind::Gates: {
+        core::TrainGatesOptions o;
+        o.alpha = args.getDouble("alpha", 0.5, 0.0, 1.0);
+        o.costKind = args.get("cost", "params");
+        p.gates = core::trainGates(fitTrace, o);
+        break;
+    }
+    case core::PolicyKind::Static:
+        p.staticExit = args.getInt("exit", fitTrace.numExits - 1, 0, fitTrace.numExits - 1);
+        break;
+    case core::PolicyKind::Anytime: {
+        if (!args.has("budget")) throw core::Error("--policy anytime needs --budget (MACs or ms per image)");
+        p.anytimeBudget = args.getDouble("budget", 0, 0, 1e18);
+        const std::string unit = args.get("unit", "macs");
+        if (unit != "macs" && unit != "ms") throw core::Error("--unit: '" + unit + "' is not macs or ms");
+        p.anytimeUnit = unit == "macs" ? core::BudgetUnit::Macs : core::BudgetUnit::Milliseconds;
+        break;
+    }
+    }
+    return p;
+}
+
+} // namespace exitscope::app
