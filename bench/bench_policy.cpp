@@ -11,6 +11,7 @@
 // disturbs less than the mean.
 
 #include "core/common/error.h"
+#include "core/policy/budgeted.h"
 #include "core/policy/confidence.h"
 #include "core/trace/trace.h"
 
@@ -159,11 +160,15 @@ void BM_Sweep200ByRescans(benchmark::State& state) {
     });
 }
 
-// --- Budgeted-batch fit (MSDNet) -----------------------------------------
-// Reserved for core/policy/budgeted: a BM_BudgetedFit that times the fit on
-// g.trace via timed(state, "budgeted fit", ...), registered in main() below
-// and given a row {"budgeted fit", ..., 5000 us} in the summary table.
-// --------------------------------------------------------------------------
+// MSDNet budgeted batch: solve q and fit every theta_k on the trace, at a
+// budget halfway between the first and the last exit's cost.
+void BM_BudgetedFit(benchmark::State& state) {
+    const double budget = 0.5 * static_cast<double>(g.trace.exitMacs.front() + g.trace.exitMacs.back());
+    timed(state, "budgeted fit", [budget] {
+        auto fit = es::fitBudgetedBatch(g.trace, budget);
+        benchmark::DoNotOptimize(fit.thresholds.data());
+    });
+}
 
 struct Row {
     const char* name;
@@ -183,7 +188,7 @@ void printSummary() {
         {"scores entropy", "precompute scores, entropy", 0, 0},
         {"sweep 200", "200-threshold sweep (scores)", 10000, 0},
         {"sweep 200 by re-scans", "200 summaries one by one", 0, 0},
-        // {"budgeted fit", "budgeted-batch fit", 5000, 0},  <- budgeted policy
+        {"budgeted fit", "budgeted-batch fit", 5000, 0},
     };
     std::printf("\n%-36s %12s %10s  %s\n", "figure", "median us", "x floor", "goal");
     for (const Row& r : rows) {
@@ -255,7 +260,7 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("BM_ComputeScoresEntropy", BM_ComputeScoresEntropy)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("BM_Sweep200", BM_Sweep200)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("BM_Sweep200ByRescans", BM_Sweep200ByRescans)->Unit(benchmark::kMicrosecond);
-    // BM_BudgetedFit (budgeted policy) registers here.
+    benchmark::RegisterBenchmark("BM_BudgetedFit", BM_BudgetedFit)->Unit(benchmark::kMicrosecond);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     printSummary();

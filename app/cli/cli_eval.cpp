@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 namespace exitscope::app {
@@ -121,6 +122,29 @@ int runTune(const std::vector<std::string>& argv) {
     };
     line("validation", config.validation);
     line("test", config.test);
+    return 0;
+}
+
+int runCalibrate(const std::vector<std::string>& argv) {
+    const CliArgs args(argv, {"trace", "test-trace", "bins"}, {});
+    const auto val = core::readTrace(args.require("trace"));
+    const auto report = core::calibrate(val, args.getInt("bins", 15, 2, 1000));
+    std::optional<core::Trace> test;
+    if (args.has("test-trace")) test = core::readTrace(args.get("test-trace"));
+    std::vector<core::ReliabilityDiagram> testBefore, testAfter;
+    if (test) {
+        testBefore = core::reliabilityDiagrams(*test, args.getInt("bins", 15, 2, 1000));
+        testAfter = core::reliabilityDiagrams(*test, args.getInt("bins", 15, 2, 1000), report.temperatures);
+    }
+    std::printf("per-exit temperature scaling fitted on %s\n%-5s %12s %14s %14s", args.get("trace").c_str(), "exit",
+                "temperature", "val ECE before", "val ECE after");
+    if (test) std::printf(" %15s %15s", "test ECE before", "test ECE after");
+    std::printf("\n");
+    for (std::size_t k = 0; k < report.temperatures.size(); ++k) {
+        std::printf("%-5zu %12.4f %14.4f %14.4f", k, report.temperatures[k], report.before[k].ece, report.after[k].ece);
+        if (test) std::printf(" %15.4f %15.4f", testBefore[k].ece, testAfter[k].ece);
+        std::printf("\n");
+    }
     return 0;
 }
 

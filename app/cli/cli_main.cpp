@@ -18,13 +18,14 @@ commands:
            [--val N] [--seed N] [--max-train N] [--no-augment] [--threads N]
   profile  --weights FILE --data fashion-mnist|DIR --split test|val --out TRACE.safetensors
            [--max-samples N] [--timing-samples N] [--batch N] [--val N] [--seed N] [--threads N]
-  run      --weights FILE --data fashion-mnist|DIR [--split test] --threshold X | --thresholds t1,..,tK-1
-           [--max-samples N] [--batch N] [--trace TRACE] [--threads N]
+  run      --weights FILE --data fashion-mnist|DIR [--split test] (--threshold X | --thresholds t1,..,tK-1 | --config C)
+           [--max-samples N] [--batch N] [--trace TRACE] [--threads N] [--device cpu|cuda]
            runs the real early-exit executor; with --trace, checks it agrees sample by sample
   info     FILE   (a checkpoint or a trace)
   eval     --trace T (--config C | --policy P [policy options] | --policy oracle) [--val-trace V] [--json] [--csv FILE|-]
   tune     --trace VAL [--test-trace TEST] --policy confidence|budgeted|gates|static|anytime
            (--target-accuracy A | --budget B | --alpha X | --threshold T ...) --out CONFIG.json
+  calibrate --trace VAL [--test-trace TEST] [--bins M]   per-exit temperatures and ECE before/after
   sweep    --trace T [--val-trace V] --policy confidence|budgeted|gates|static [--points N] [--csv FILE|-]
 
 policy options:
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
         if (command == "eval") return app::runEval(args);
         if (command == "tune") return app::runTune(args);
         if (command == "sweep") return app::runSweep(args);
+        if (command == "calibrate") return app::runCalibrate(args);
         std::cerr << "exitscope-cli: unknown command '" << command << "'\n\n" << kUsage;
         return 2;
     } catch (const core::Error& e) {

@@ -7,7 +7,10 @@
 #include "core/model/multi_exit_net.h"
 #include "core/model/tensor_data.h"
 #include "core/model/zoo.h"
+#include "core/policy/calibration.h"
 #include "core/policy/confidence.h"
+#include "core/policy/policy.h"
+#include "core/train/gate_trainer.h"
 #include "core/profile/profiler.h"
 #include "core/trace/trace.h"
 
@@ -16,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <set>
 
 namespace es = exitscope::core;
 namespace fs = std::filesystem;
@@ -192,4 +196,54 @@ TEST(Executor, AgreesWithTheBundledTraceOn1000TestImages) {
     EXPECT_EQ(agree, 1000);
     EXPECT_GT(exitsUsed.front(), 0);  // early exit really happens
     EXPECT_LT(exitsUsed.front(), 1000);
+}
+
+TEST(Executor, AppliesEveryPolicyKindLikeTheTrace) {
+    const std::string dir = assetsDir() + "/models/vgg-fine-fashion-mnist";
+    if (!fs::exists(dir + ".pt")) GTEST_SKIP() << "bundled assets missing: " << dir;
+    es::Dataset data;
+    try {
+        data = es::loadDataset("fashion-mnist");
+    } catch (const es::Error& e) {
+        GTEST_SKIP() << "Fashion-MNIST not installed: " << e.what();
+    }
+    auto net = es::loadCheckpoint(dir + ".pt", "vgg-fine");
+    const auto val = es::readTrace(dir + "-val.safetensors");
+    auto test = es::readTrace(dir + "-test.safetensors");
+    const int64_t n = 400;
+    std::vector<int64_t> idx(test.sampleIndex.begin(), test.sampleIndex.begin() + n);
+    const auto x = es::imagesToTensor(data.testImages, idx, net->spec().normalisation);
+
+    std::vector<es::PolicyConfig> policies(6);
+    policies[0].confidence = {es::ConfidenceCriterion::Entropy, {0.6f}, es::fitTemperatures(val)};
+    policies[1].confidence = {es::ConfidenceCriterion::Margin, {0.9f, 0.8f, 0.7f, 0.6f, 0.5f, 0.4f, 0.3f}, {}};
+    policies[2].kind = es::PolicyKind::Budgeted;
+    policies[2].budgeted = es::fitBudgetedBatch(val, 4e6);
+    policies[3].kind = es::PolicyKind::Gates;
+    es::TrainGatesOptions gateOptions;
+    gateOptions.alpha = 0.2;
+    policies[3].gates = es::trainGates(val, gateOptions);
+    policies[4].kind = es::PolicyKind::Static;
+    policies[4].staticExit = 3;
+    policies[5].kind = es::PolicyKind::Anytime;
+    policies[5].anytimeBudget = 5.0;
+    policies[5].anytimeUnit = es::BudgetUnit::Milliseconds;
+    for (const auto& policy : policies) {
+        SCOPED_TRACE(es::policyToJson(policy).dump().substr(0, 80));
+        const auto expected = es::applyPolicy(test, policy);
+        es::EarlyExitExecutor executor(net, policy, torch::kCPU, test.exitMs);
+        const auto results = executor.run(x);
+        int64_t agree = 0;
+        std::set<int64_t> exits;
+        for (int64_t i = 0; i < n; ++i) {
+            const auto& r = results[static_cast<std::size_t>(i)];
+            exits.insert(r.exitTaken);
+            agree += r.exitTaken == expected.exitTaken[static_cast<std::size_t>(i)] &&
+                     r.prediction == expected.prediction[static_cast<std::size_t>(i)];
+        }
+        EXPECT_EQ(agree, n);
+        if (policy.kind != es::PolicyKind::Static && policy.kind != es::PolicyKind::Anytime) {
+            EXPECT_GT(exits.size(), 1u);  // early exit really happens
+        }
+    }
 }
