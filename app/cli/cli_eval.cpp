@@ -6,6 +6,7 @@
 #include "core/config/tuned_config.h"
 #include "core/eval/metrics.h"
 #include "core/eval/sweep.h"
+#include "core/policy/anytime.h"
 #include "core/policy/baselines.h"
 #include "core/policy/calibration.h"
 #include "core/train/gate_trainer.h"
@@ -184,7 +185,19 @@ int runSweep(const std::vector<std::string>& argv) {
         const auto grid = core::alphaGrid(0.05);
         const auto sets = core::trainGateGrid(fit, 0.05, o, [](const core::Progress& p) { printProgress(p.fraction, p.message); });
         for (std::size_t i = 0; i < sets.size(); ++i) add(grid[i], core::applyGates(trace, sets[i]));
-    } else if (kind == core::PolicyKind::Static || kind == core::PolicyKind::Anytime) {
+    } else if (kind == core::PolicyKind::Anytime) {
+        // Accuracy against a per-image budget from 0 to the whole network, uniform guesses before exit 0.
+        const std::string unit = args.get("unit", "macs");
+        if (unit != "macs" && unit != "ms") throw core::Error("--unit: '" + unit + "' is not macs or ms");
+        const auto profile = core::anytimeProfile(trace, unit == "macs" ? core::BudgetUnit::Macs : core::BudgetUnit::Milliseconds);
+        const double top = profile.exitCost.back() * 1.05;
+        for (int64_t i = 0; i < pointsWanted; ++i) {
+            const double b = top * static_cast<double>(i) / static_cast<double>(pointsWanted - 1);
+            const int64_t k = core::anytimeExit(profile, b);
+            points.push_back({b, core::anytimeAccuracy(profile, b), k < 0 ? 0.0 : static_cast<double>(trace.exitMacs[static_cast<std::size_t>(k)])});
+            meanMs.push_back(k < 0 ? 0.0 : trace.exitMs[static_cast<std::size_t>(k)]);
+        }
+    } else if (kind == core::PolicyKind::Static) {
         for (int64_t k = 0; k < trace.numExits; ++k) add(static_cast<double>(k), core::staticExit(trace, k));
     }
     const auto front = core::paretoFront(points);

@@ -26,7 +26,8 @@ commands:
   tune     --trace VAL [--test-trace TEST] --policy confidence|budgeted|gates|static|anytime
            (--target-accuracy A | --budget B | --alpha X | --threshold T ...) --out CONFIG.json
   calibrate --trace VAL [--test-trace TEST] [--bins M]   per-exit temperatures and ECE before/after
-  sweep    --trace T [--val-trace V] --policy confidence|budgeted|gates|static [--points N] [--csv FILE|-]
+  sweep    --trace T [--val-trace V] --policy confidence|budgeted|gates|static|anytime [--unit macs|ms] [--points N]
+           [--csv FILE|-]   accuracy-cost curve with its Pareto front (anytime: accuracy against the budget)
 
 policy options:
   --policy confidence [--criterion max-softmax|entropy|margin] (--threshold T | --thresholds t1,..,tK-1) [--calibrate]
