@@ -21,6 +21,9 @@ commands:
   run      --weights FILE --data fashion-mnist|DIR [--split test] (--threshold X | --thresholds t1,..,tK-1 | --config C)
            [--max-samples N] [--batch N] [--trace TRACE] [--threads N] [--device cpu|cuda]
            runs the real early-exit executor; with --trace, checks it agrees sample by sample
+  profile-splits --weights FILE --data fashion-mnist|DIR --out SPLITS.safetensors [--split val] [--max-samples 1000]
+           [--mode per-tensor|per-channel|lossless] [--batch N]   encoded bytes, codec time and accuracy after
+           transfer at every split candidate, on real activations
   info     FILE   (a checkpoint or a trace)
   eval     --trace T (--config C | --policy P [policy options] | --policy oracle) [--val-trace V] [--json] [--csv FILE|-]
   tune     --trace VAL [--test-trace TEST] --policy confidence|budgeted|gates|static|anytime
@@ -75,6 +78,7 @@ int main(int argc, char** argv) {
         if (command == "tune") return app::runTune(args);
         if (command == "sweep") return app::runSweep(args);
         if (command == "calibrate") return app::runCalibrate(args);
+        if (command == "profile-splits") return app::runProfileSplits(args);
         std::cerr << "exitscope-cli: unknown command '" << command << "'\n\n" << kUsage;
         return 2;
     } catch (const core::Error& e) {
