@@ -17,6 +17,7 @@ int runTune(const std::vector<std::string>& args);
 int runSweep(const std::vector<std::string>& args);
 int runCalibrate(const std::vector<std::string>& args);
 int runProfileSplits(const std::vector<std::string>& args);
+int runSimulate(const std::vector<std::string>& args);
 
 /// Draws a one-line progress bar on stderr (a plain line per call when
 /// stderr is not a terminal and `always` is set).

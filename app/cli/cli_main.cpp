@@ -31,6 +31,10 @@ commands:
   calibrate --trace VAL [--test-trace TEST] [--bins M]   per-exit temperatures and ECE before/after
   sweep    --trace T [--val-trace V] --policy confidence|budgeted|gates|static|anytime [--unit macs|ms] [--points N]
            [--csv FILE|-]   accuracy-cost curve with its Pareto front (anytime: accuracy against the budget)
+  simulate --trace T --device PRESET|FILE --server PRESET|FILE (--link MBPS[,RTT_MS] | --link-csv FILE)
+           --goal latency:ACC|accuracy:P95MS|throughput|cost:P95MS,ACC --requests N (--period MS | --rate PER_S)
+           [--seed S] [--replan MS] [--rtt MS] [--jitter MS] [--splits SPLITS.safetensors] [--json] [--csv FILE]
+           request stream through device, link and server queues with online re-planning
 
 policy options:
   --policy confidence [--criterion max-softmax|entropy|margin] (--threshold T | --thresholds t1,..,tK-1) [--calibrate]
@@ -79,6 +83,7 @@ int main(int argc, char** argv) {
         if (command == "sweep") return app::runSweep(args);
         if (command == "calibrate") return app::runCalibrate(args);
         if (command == "profile-splits") return app::runProfileSplits(args);
+        if (command == "simulate") return app::runSimulate(args);
         std::cerr << "exitscope-cli: unknown command '" << command << "'\n\n" << kUsage;
         return 2;
     } catch (const core::Error& e) {
