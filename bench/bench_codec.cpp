@@ -15,6 +15,8 @@
 #include "core/model/tensor_data.h"
 #include "simulator/codec/codec.h"
 
+#include "bench/bench_util.h"
+
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -116,17 +118,6 @@ void BM_Decode(benchmark::State& state, std::size_t m, sim::CodecMode mode) {
     });
 }
 
-std::string argValue(int& argc, char** argv, const char* name, const std::string& fallback) {
-    for (int i = 1; i + 1 < argc; ++i)
-        if (std::strcmp(argv[i], name) == 0) {
-            std::string v = argv[i + 1];
-            for (int j = i; j + 2 < argc + 1; ++j) argv[j] = argv[j + 2];
-            argc -= 2;
-            return v;
-        }
-    return fallback;
-}
-
 // The states at every block boundary that follows a ReLU, for the first `images` test images.
 ModelStates captureStates(const std::string& model, const es::Dataset& data, int64_t images) {
     const std::string path = std::string(EXITSCOPE_SOURCE_DIR) + "/assets/models/" + model + "-fashion-mnist.pt";
@@ -169,8 +160,8 @@ const char* mark(bool met) { return met ? "met" : "NOT met"; }
 
 int main(int argc, char** argv) {
     try {
-        const int64_t images = std::stoll(argValue(argc, argv, "--images", "256"));
-        std::string models = argValue(argc, argv, "--models", "msdnet,resnet-spinn,vgg-fine");
+        const int64_t images = std::stoll(exitscope::bench::takeOption(argc, argv, "--images", "256"));
+        std::string models = exitscope::bench::takeOption(argc, argv, "--models", "msdnet,resnet-spinn,vgg-fine");
         const es::Dataset data = es::loadDataset("fashion-mnist");
         std::istringstream list(models);
         for (std::string model; std::getline(list, model, ',');) g_models.push_back(captureStates(model, data, images));

@@ -15,6 +15,8 @@
 #include "core/policy/confidence.h"
 #include "core/trace/trace.h"
 
+#include "bench/bench_util.h"
+
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -63,24 +65,13 @@ void runBatches(benchmark::State& state, bool early, double& rate) {
 void BM_FullForward(benchmark::State& state) { runBatches(state, false, g.fullImagesPerSecond); }
 void BM_EarlyExitExecutor(benchmark::State& state) { runBatches(state, true, g.earlyImagesPerSecond); }
 
-std::string argValue(int& argc, char** argv, const char* name, const std::string& fallback) {
-    for (int i = 1; i + 1 < argc; ++i)
-        if (std::strcmp(argv[i], name) == 0) {
-            std::string v = argv[i + 1];
-            for (int j = i; j + 2 < argc + 1; ++j) argv[j] = argv[j + 2];
-            argc -= 2;
-            return v;
-        }
-    return fallback;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
     try {
-        const std::string model = argValue(argc, argv, "--model", "msdnet");
-        const int64_t images = std::stoll(argValue(argc, argv, "--images", "2000"));
-        const int64_t batch = std::stoll(argValue(argc, argv, "--batch", "250"));
+        const std::string model = exitscope::bench::takeOption(argc, argv, "--model", "msdnet");
+        const int64_t images = std::stoll(exitscope::bench::takeOption(argc, argv, "--images", "2000"));
+        const int64_t batch = std::stoll(exitscope::bench::takeOption(argc, argv, "--batch", "250"));
         const char* threadsEnv = std::getenv("EXITSCOPE_THREADS");
         const int threads = es::applyThreadCount(threadsEnv ? 0 : 1);
         const std::string dir = std::string(EXITSCOPE_SOURCE_DIR) + "/assets/models/" + model + "-fashion-mnist";
@@ -90,12 +81,12 @@ int main(int argc, char** argv) {
 
         // Lowest threshold on the validation trace whose accuracy is within 0.5 points of the final exit.
         const double finalAcc = es::perExitAccuracy(val).back();
+        const auto grid = es::uniformThresholdGrid(1001);
+        const auto sweep = es::sweepGlobalThresholds(es::computeScores(val, es::ConfidenceCriterion::MaxSoftmax), grid);
         float chosen = 1.0f;
-        for (int i = 0; i <= 1000; ++i) {
-            const float t = static_cast<float>(i) / 1000.0f;
-            const std::vector<float> th(static_cast<std::size_t>(val.numExits - 1), t);
-            if (es::outcomeAccuracy(val, es::applyConfidenceThresholds(val, th)) >= finalAcc - 0.005) {
-                chosen = t;
+        for (std::size_t i = 0; i < grid.size(); ++i) {
+            if (sweep.accuracy[i] >= finalAcc - 0.005) {
+                chosen = grid[i];
                 break;
             }
         }

@@ -15,6 +15,8 @@
 #include "core/policy/confidence.h"
 #include "core/trace/trace.h"
 
+#include "bench/bench_util.h"
+
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -80,15 +82,7 @@ std::map<std::string, double> g_medianUs;  // figure name -> median microseconds
 // Times `body` once per iteration and keeps the median.
 template <typename Body>
 void timed(benchmark::State& state, const std::string& name, Body body) {
-    std::vector<double> us;
-    for (auto _ : state) {
-        const auto start = std::chrono::steady_clock::now();
-        body();
-        us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
-    }
-    std::nth_element(us.begin(), us.begin() + static_cast<std::ptrdiff_t>(us.size() / 2), us.end());
-    g_medianUs[name] = us[us.size() / 2];
-    state.counters["median_us"] = us[us.size() / 2];
+    g_medianUs[name] = exitscope::bench::medianMicros(state, body);
 }
 
 void BM_ReadProbsFloor(benchmark::State& state) {

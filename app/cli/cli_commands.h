@@ -19,6 +19,10 @@ int runCalibrate(const std::vector<std::string>& args);
 int runProfileSplits(const std::vector<std::string>& args);
 int runSimulate(const std::vector<std::string>& args);
 
+/// Writes `text` to standard output when `path` is "-", else to the file
+/// (through a temporary file renamed into place).
+void writeTextOutput(const std::string& path, const std::string& text);
+
 /// Draws a one-line progress bar on stderr (a plain line per call when
 /// stderr is not a terminal and `always` is set).
 void printProgress(double fraction, const std::string& message, bool always = false);

@@ -1,7 +1,6 @@
 #include "app/cli/cli_args.h"
 #include "app/cli/cli_commands.h"
 #include "app/cli/cli_policy_args.h"
-#include "core/common/atomic_file.h"
 #include "core/common/error.h"
 #include "core/config/tuned_config.h"
 #include "core/eval/metrics.h"
@@ -35,12 +34,7 @@ void writeOutcomeCsv(const core::Trace& t, const core::ExitOutcome& o, const std
         csv << t.sampleIndex[i] << ',' << t.labels[i] << ',' << o.exitTaken[i] << ',' << o.prediction[i] << ','
             << p[core::argmaxOf(p, t.numClasses)] << ',' << (o.prediction[i] == t.labels[i] ? 1 : 0) << '\n';
     }
-    const std::string text = csv.str();
-    if (path == "-") {
-        std::cout << text;
-    } else {
-        core::writeFileAtomically(path, [&](std::ostream& out) { out << text; });
-    }
+    writeTextOutput(path, csv.str());
 }
 
 void printMetrics(const core::OutcomeMetrics& m) {
@@ -211,13 +205,8 @@ int runSweep(const std::vector<std::string>& argv) {
             << (onFront ? 1 : 0) << '\n';
     }
     const std::string path = args.get("csv", "-");
-    if (path == "-") {
-        std::cout << csv.str();
-    } else {
-        const std::string text = csv.str();
-        core::writeFileAtomically(path, [&](std::ostream& out) { out << text; });
-        std::printf("wrote %s: %zu points, %zu on the Pareto front\n", path.c_str(), points.size(), front.size());
-    }
+    writeTextOutput(path, csv.str());
+    if (path != "-") std::printf("wrote %s: %zu points, %zu on the Pareto front\n", path.c_str(), points.size(), front.size());
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #include "core/model/checkpoint.h"
 #include "core/model/multi_exit_net.h"
 #include "core/model/zoo.h"
+#include "core/policy/confidence.h"
 #include "core/trace/trace.h"
 
 #include <cstdio>
@@ -59,20 +60,12 @@ int runInfo(const std::vector<std::string>& args) {
                     static_cast<long long>(t.gateDim));
         for (const auto& [k, v] : t.metadata) std::printf("  %s: %s\n", k.c_str(), v.c_str());
         std::printf("%-6s %14s %12s %10s %10s\n", "exit", "cum. MACs", "cum. params", "ms", "accuracy");
+        const auto accuracy = core::perExitAccuracy(t);
         for (int64_t k = 0; k < t.numExits; ++k) {
-            int64_t correct = 0;
-            for (int64_t n = 0; n < t.numSamples; ++n) {
-                const float* p = t.probsOf(n, k);
-                int64_t best = 0;
-                for (int64_t c = 1; c < t.numClasses; ++c)
-                    if (p[c] > p[best]) best = c;
-                correct += best == t.labels[static_cast<std::size_t>(n)];
-            }
             std::printf("%-6lld %14lld %12lld %10.4f %9.2f%%\n", static_cast<long long>(k),
                         static_cast<long long>(t.exitMacs[static_cast<std::size_t>(k)]),
                         static_cast<long long>(t.exitParams[static_cast<std::size_t>(k)]),
-                        t.exitMs[static_cast<std::size_t>(k)],
-                        t.numSamples ? 100.0 * static_cast<double>(correct) / static_cast<double>(t.numSamples) : 0.0);
+                        t.exitMs[static_cast<std::size_t>(k)], 100.0 * accuracy[static_cast<std::size_t>(k)]);
         }
         return 0;
     }

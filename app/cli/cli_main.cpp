@@ -1,4 +1,5 @@
 #include "app/cli/cli_commands.h"
+#include "core/common/atomic_file.h"
 #include "core/common/error.h"
 #include "core/common/progress.h"
 
@@ -48,6 +49,14 @@ Threads: LibTorch uses --threads N, else $EXITSCOPE_THREADS, else one per core.
 } // namespace
 
 namespace exitscope::app {
+
+void writeTextOutput(const std::string& path, const std::string& text) {
+    if (path == "-") {
+        std::cout << text;
+    } else {
+        core::writeFileAtomically(path, [&text](std::ostream& out) { out << text; });
+    }
+}
 
 void printProgress(double fraction, const std::string& message, bool always) {
     static const bool tty = ::isatty(STDERR_FILENO) != 0;

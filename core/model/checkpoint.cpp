@@ -1,13 +1,12 @@
 #include "core/model/checkpoint.h"
 
+#include "core/common/atomic_file.h"
 #include "core/common/error.h"
 #include "core/model/multi_exit_net.h"
 #include "core/model/zoo.h"
 
-#include <cstdio>
 #include <filesystem>
 #include <map>
-#include <unistd.h>
 
 namespace exitscope::core {
 
@@ -51,17 +50,13 @@ void saveCheckpoint(MultiExitNet& net, const std::string& path) {
     archive.write(kFormatKey, c10::IValue(kFormatVersion));
     archive.write(kSpecKey, c10::IValue(net.spec().toJson().dump()));
     net.save(archive);
-    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-    try {
-        archive.save_to(tmp);
-    } catch (const c10::Error& e) {
-        std::remove(tmp.c_str());
-        throw Error(path + ": cannot write checkpoint: " + e.what_without_backtrace());
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw Error(path + ": cannot rename the temporary checkpoint into place");
-    }
+    writeFileAtomically(path, [&archive](std::ostream& out) {
+        try {
+            archive.save_to(out);
+        } catch (const c10::Error& e) {
+            throw Error(std::string("cannot serialise the checkpoint: ") + e.what_without_backtrace());
+        }
+    });
 }
 
 ModelSpec readCheckpointSpec(const std::string& path) {
