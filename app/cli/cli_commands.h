@@ -18,6 +18,9 @@ int runSweep(const std::vector<std::string>& args);
 int runCalibrate(const std::vector<std::string>& args);
 int runProfileSplits(const std::vector<std::string>& args);
 int runSimulate(const std::vector<std::string>& args);
+int runSplitRun(const std::vector<std::string>& args);
+/// The server half of split-run, started by split-run itself.
+int runSplitServe(const std::vector<std::string>& args);
 
 /// Writes `text` to standard output when `path` is "-", else to the file
 /// (through a temporary file renamed into place).

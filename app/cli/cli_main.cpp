@@ -36,6 +36,10 @@ commands:
            --goal latency:ACC|accuracy:P95MS|throughput|cost:P95MS,ACC --requests N (--period MS | --rate PER_S)
            [--seed S] [--replan MS] [--rtt MS] [--jitter MS] [--splits SPLITS.safetensors] [--json] [--csv FILE]
            request stream through device, link and server queues with online re-planning
+  split-run --weights FILE --data fashion-mnist|DIR --trace TEST_TRACE [--splits SPLITS.safetensors]
+           [--after b1,b2] [--bandwidths 2,10,50] [--rtt MS] [--threshold 0.99] [--max-samples 300]
+           [--mode per-tensor|per-channel|lossless] [--json FILE|-]   device and server parts as two processes on
+           127.0.0.1 over a shaped TCP link; measured against simulated median latency per case
 
 policy options:
   --policy confidence [--criterion max-softmax|entropy|margin] (--threshold T | --thresholds t1,..,tK-1) [--calibrate]
@@ -93,6 +97,8 @@ int main(int argc, char** argv) {
         if (command == "calibrate") return app::runCalibrate(args);
         if (command == "profile-splits") return app::runProfileSplits(args);
         if (command == "simulate") return app::runSimulate(args);
+        if (command == "split-run") return app::runSplitRun(args);
+        if (command == "split-serve") return app::runSplitServe(args);
         std::cerr << "exitscope-cli: unknown command '" << command << "'\n\n" << kUsage;
         return 2;
     } catch (const core::Error& e) {

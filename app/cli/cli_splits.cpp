@@ -3,6 +3,7 @@
 // and the codec (simulator) together, so it lives here, above both.
 #include "app/cli/cli_args.h"
 #include "app/cli/cli_commands.h"
+#include "app/cli/cli_state.h"
 #include "core/common/error.h"
 #include "core/data/registry.h"
 #include "core/model/checkpoint.h"
@@ -25,19 +26,6 @@ simulator::CodecMode parseMode(const std::string& text) {
     if (text == "per-channel") return simulator::CodecMode::PerChannel8;
     if (text == "lossless") return simulator::CodecMode::Lossless;
     throw core::Error("--mode: '" + text + "' is not per-tensor, per-channel or lossless");
-}
-
-/// One sample's state as the codec's plain tensors.
-std::vector<simulator::TensorData> sampleState(const core::State& state, int64_t i) {
-    std::vector<simulator::TensorData> out;
-    for (const auto& t : state) {
-        auto s = t[i].unsqueeze(0).contiguous();
-        simulator::TensorData d;
-        d.shape = s.sizes().vec();
-        d.values.assign(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
-        out.push_back(std::move(d));
-    }
-    return out;
 }
 
 double msSince(std::chrono::steady_clock::time_point t0) {
@@ -103,8 +91,8 @@ int runProfileSplits(const std::vector<std::string>& argv) {
                 t0 = std::chrono::steady_clock::now();
                 auto decoded = simulator::decodeState(payload);
                 decodeMs[c] += msSince(t0);
-                for (std::size_t j = 0; j < decoded.size(); ++j)
-                    decodedPerTensor[j].push_back(torch::from_blob(decoded[j].values.data(), decoded[j].shape, torch::kFloat32).clone());
+                auto restored = stateFromPlain(decoded);
+                for (std::size_t j = 0; j < restored.size(); ++j) decodedPerTensor[j].push_back(restored[j]);
             }
             // The server's part of the network, on the dequantised state.
             core::State rest;
