@@ -34,7 +34,8 @@ commands:
            [--csv FILE|-]   accuracy-cost curve with its Pareto front (anytime: accuracy against the budget)
   simulate --trace T --device PRESET|FILE --server PRESET|FILE (--link MBPS[,RTT_MS] | --link-csv FILE)
            --goal latency:ACC|accuracy:P95MS|throughput|cost:P95MS,ACC --requests N (--period MS | --rate PER_S)
-           [--seed S] [--replan MS] [--rtt MS] [--jitter MS] [--splits SPLITS.safetensors] [--json] [--csv FILE]
+           [--seed S] [--replan MS] [--rtt MS] [--jitter MS] [--splits SPLITS.safetensors] [--config TUNED.json]
+           [--json] [--csv FILE]
            request stream through device, link and server queues with online re-planning
   split-run --weights FILE --data fashion-mnist|DIR --trace TEST_TRACE [--splits SPLITS.safetensors]
            [--after b1,b2] [--bandwidths 2,10,50] [--rtt MS] [--threshold 0.99] [--max-samples 300]

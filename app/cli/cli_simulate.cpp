@@ -4,6 +4,7 @@
 #include "app/cli/cli_commands.h"
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
+#include "core/config/tuned_config.h"
 #include "core/trace/trace.h"
 #include "simulator/platform/link.h"
 #include "simulator/platform/platform.h"
@@ -66,7 +67,7 @@ nlohmann::json summaryJson(const simulator::SimSummary& s) {
 int runSimulate(const std::vector<std::string>& argv) {
     const CliArgs args(argv,
                        {"trace", "splits", "device", "server", "link", "link-csv", "rtt", "jitter", "goal", "requests",
-                        "period", "rate", "seed", "replan", "csv"},
+                        "period", "rate", "seed", "replan", "csv", "config"},
                        {"json"});
     const auto trace = core::readTrace(args.require("trace"));
     const auto device = simulator::loadPlatformSpec(args.require("device"));
@@ -108,6 +109,12 @@ int runSimulate(const std::vector<std::string>& argv) {
     auto splits = args.has("splits") ? simulator::measuredSplitPoints(trace, args.get("splits"))
                                      : simulator::defaultSplitPoints(trace);
     simulator::Scheduler scheduler(trace, std::move(splits));
+    if (args.has("config")) {
+        // A tuned policy of any kind joins the thresholds as a candidate design.
+        const auto tuned = core::loadConfig(args.get("config"));
+        core::checkConfigMatchesTrace(tuned, trace, args.get("config"));
+        scheduler.addProfile(simulator::policyProfile(trace, tuned.policy, args.get("config")));
+    }
     scheduler.setConditions(device, server, link);
     const auto result = simulator::simulate(scheduler, trace, schedule, config);
 

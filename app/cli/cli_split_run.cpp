@@ -357,21 +357,31 @@ int runSplitRun(const std::vector<std::string>& argv) {
                 static_cast<long long>(warmup));
     std::printf("%-14s %8s %8s %9s %11s %11s %8s %13s %13s %8s\n", "split", "Mbit/s", "offload", "bytes", "measured ms",
                 "simulated", "error", "offl. meas.", "offl. sim.", "error");
-    bool allWithin = true;
+    // Early exits make latency bimodal (on the device or across the link);
+    // when about half the requests leave early, the median of all requests
+    // falls in the gap between the two modes and swings with a single
+    // request, so the offloaded requests' median is reported as well.
+    bool allWithin = true, offloadedWithin = true;
     for (const auto& r : results) {
         const double err = (r.measuredMedian - r.simulatedMedian) / r.simulatedMedian;
         const double errOff = (r.measuredOffloadedMedian - r.simulatedOffloadedMedian) / r.simulatedOffloadedMedian;
         allWithin = allWithin && std::fabs(err) <= 0.15;
-        std::printf("%-14s %8.1f %7.1f%% %9.0f %11.2f %11.2f %+7.1f%% %13.2f %13.2f %+7.1f%%\n",
+        if (r.offloaded > 0) offloadedWithin = offloadedWithin && std::fabs(errOff) <= 0.15;
+        std::printf("%-14s %8.1f %7.1f%% %9.0f %11.2f %11.2f %+7.1f%% %13.2f %13.2f %+7.1f%%%s\n",
                     simulator::splitLabel(r.blocksOnDevice, B).c_str(), r.mbps, 100 * r.offloaded, r.bytesMean,
                     r.measuredMedian, r.simulatedMedian, 100 * err, r.measuredOffloadedMedian,
-                    r.simulatedOffloadedMedian, 100 * errOff);
+                    r.simulatedOffloadedMedian, 100 * errOff,
+                    std::fabs(r.offloaded - 0.5) < 0.1 ? "  (about half offloaded: the median sits between the modes)" : "");
     }
     int64_t agree = 0, total = 0;
     for (const auto& r : results) agree += r.exitsAgreeWithTrace, total += r.samples;
-    std::printf("exits taken agree with the trace for %lld of %lld requests\n", static_cast<long long>(agree),
-                static_cast<long long>(total));
-    std::printf("median latency within 15%% of the simulation in every case: %s\n", allWithin ? "yes" : "no");
+    std::printf("exits taken agree with the trace for %lld of %lld requests%s\n", static_cast<long long>(agree),
+                static_cast<long long>(total),
+                agree < total && mode != simulator::CodecMode::Lossless
+                    ? " (8-bit transfer shifts the server's confidences; --mode lossless compares exactly)"
+                    : "");
+    std::printf("median latency within 15%% of the simulation in every case: all requests %s, offloaded requests %s\n",
+                allWithin ? "yes" : "no", offloadedWithin ? "yes" : "no");
     return 0;
 }
 

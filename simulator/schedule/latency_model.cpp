@@ -132,6 +132,7 @@ ExitProfile policyProfile(const core::Trace& trace, const core::PolicyConfig& po
     p.histogram.assign(sz(trace.numExits), 0);
     for (auto e : outcome.exitTaken) ++p.histogram[sz(e)];
     p.accuracy = trace.numSamples > 0 ? core::outcomeAccuracy(trace, outcome) : 0.0;
+    p.sampleExits = outcome.exitTaken;
     return p;
 }
 

@@ -58,6 +58,9 @@ struct ExitProfile {
     double accuracy = 0.0;
     int64_t numSamples = 0;
     std::vector<int64_t> histogram;  ///< [K], samples leaving at each exit
+    /// [N] the exit each trace sample takes, when the profile keeps it
+    /// (policyProfile does; threshold profiles recompute it from scores).
+    std::vector<int64_t> sampleExits;
 };
 
 /// Error naming the profile when its histogram does not have `numExits`
@@ -72,8 +75,8 @@ std::vector<ExitProfile> thresholdProfiles(const core::ConfidenceScores& scores,
 /// and only the final head runs.
 ExitProfile finalExitProfile(const core::Trace& trace);
 
-/// Any deployable policy applied to the trace; static and anytime policies
-/// are not cascades.
+/// Any deployable policy applied to the trace, keeping each sample's exit
+/// for the event simulation; static and anytime policies are not cascades.
 ExitProfile policyProfile(const core::Trace& trace, const core::PolicyConfig& policy, const std::string& label);
 
 /// What one sample costs when it leaves at a given exit under a given split.

@@ -67,6 +67,8 @@ SimResult simulate(Scheduler& scheduler, const core::Trace& trace, const Bandwid
         const ExitProfile& profile = scheduler.profiles()[p];
         if (p == scheduler.finalExitProfileIndex()) {
             exits.assign(sz(N), K - 1);
+        } else if (static_cast<int64_t>(profile.sampleExits.size()) == N) {
+            exits = profile.sampleExits;
         } else if (profile.threshold >= 0.0 && profile.cascade) {
             exits = core::evaluate(scores, {static_cast<float>(profile.threshold)}).exitTaken;
         } else {
@@ -75,7 +77,7 @@ SimResult simulate(Scheduler& scheduler, const core::Trace& trace, const Bandwid
         std::vector<int64_t> histogram(sz(K), 0);
         for (auto e : exits) ++histogram[sz(e)];
         if (histogram != profile.histogram)
-            throw Error("simulation: exit profile '" + profile.label + "' disagrees with criterion " +
+            throw Error("simulation: exit profile '" + profile.label + "' disagrees with its trace or with criterion " +
                         core::criterionName(config.criterion) + " (use the scheduler's criterion)");
         return exits;
     };

@@ -89,8 +89,9 @@ struct SimResult {
 /// serialisation, at the bandwidth when serialisation starts; the RTT (drawn
 /// with the link's jitter) is pure delay, half before the server and half
 /// after, and the reply adds its own serialisation. A request's exit is the
-/// profile's rule applied to its sample: a global confidence threshold, or
-/// the final exit for the scheduler's "final exit only" profile.
+/// profile's rule applied to its sample: the exits a policy profile kept
+/// (ExitProfile::sampleExits, any policy kind), a global confidence
+/// threshold, or the final exit for the "final exit only" profile.
 ///
 /// Deterministic for a seed; every arrival completes exactly once. The
 /// scheduler is left at the last bandwidth used. Error from checkSimConfig,

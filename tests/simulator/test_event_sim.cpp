@@ -206,6 +206,37 @@ TEST(EventSim, ReplansToDeviceWhenBandwidthDrops) {
     EXPECT_NEAR(r.requests[15].latencyMs, 3.0, kTol);
 }
 
+TEST(EventSim, UsesTheExitsAnAddedProfileKeptPerSample) {
+    // An oracle that runs only the head of the exit it takes (not a cascade):
+    // kinds 0..3 leave at 0, 1, 2 and 0. It is as accurate as the best
+    // threshold (75%) but skips the heads before its exit, so it is faster
+    // and highestAccuracy picks it; the simulation must then use its exits.
+    const Trace t = handTrace();
+    Scheduler s(t, defaultSplitPoints(t));
+    s.setConditions(Platform::withRelativeSpeed("device", 1.0), Platform::withRelativeSpeed("server", 1.0),
+                    Link{0.01, 10.0, 0.0, 4.0});
+    ExitProfile oracle;
+    oracle.label = "oracle, own head only";
+    oracle.cascade = false;
+    oracle.numSamples = 20;
+    oracle.histogram = {10, 5, 5};
+    oracle.accuracy = 0.75;
+    for (int n = 0; n < 20; ++n) oracle.sampleExits.push_back(std::vector<int64_t>{0, 1, 2, 0}[n % 4]);
+    const auto index = s.addProfile(oracle);
+    SimConfig c;
+    c.periodMs = 100.0;
+    c.numRequests = 8;
+    c.goal = Goal::highestAccuracy(1e6);
+    const SimResult r = simulate(s, t, BandwidthSchedule::constant(0.01), c);
+    for (int i = 0; i < 8; ++i) {
+        const auto& q = r.requests[static_cast<std::size_t>(i)];
+        EXPECT_EQ(q.profile, index) << i;
+        EXPECT_EQ(q.exit, std::vector<int64_t>({0, 1, 2, 0})[static_cast<std::size_t>(i % 4)]) << i;
+    }
+    // Exit 2 alone on the device: blocks 2 + 4 + 8 ms and its own 0.5 ms head.
+    EXPECT_NEAR(r.requests[2].latencyMs, 14.5, kTol);
+}
+
 TEST(EventSim, BadParametersAreErrors) {
     const Trace t = handTrace();
     Scheduler s(t, defaultSplitPoints(t));
