@@ -70,13 +70,15 @@ TunedConfig makeTunedConfig(const PolicyConfig& policy, const Trace& validation,
 }
 
 nlohmann::json configToJson(const TunedConfig& c) {
-    return {
+    nlohmann::json j = {
         {"schema", TunedConfig::kSchema},
         {"model", {{"name", c.model}, {"weights_hash", c.weightsHash}, {"dataset", c.dataset},
                    {"num_exits", c.numExits}, {"num_classes", c.numClasses}}},
         {"policy", policyToJson(c.policy)},
         {"expected", {{"validation", figuresToJson(c.validation)}, {"test", figuresToJson(c.test)}}},
     };
+    if (c.elastic) j["elastic"] = elasticSettingsToJson(*c.elastic);
+    return j;
 }
 
 TunedConfig configFromJson(const nlohmann::json& j, const std::string& where) {
@@ -118,6 +120,8 @@ TunedConfig configFromJson(const nlohmann::json& j, const std::string& where) {
         if (e.contains("validation")) c.validation = figuresFromJson(e.at("validation"), where + ": expected.validation");
         if (e.contains("test")) c.test = figuresFromJson(e.at("test"), where + ": expected.test");
     }
+    if (j.contains("elastic") && !j.at("elastic").is_null())
+        c.elastic = elasticSettingsFromJson(j.at("elastic"), c.numExits, where + ": elastic");
     return c;
 }
 

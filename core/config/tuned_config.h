@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/elastic/elastic_config.h"
 #include "core/policy/policy.h"
 #include "core/trace/trace.h"
 
@@ -32,6 +33,10 @@ struct TunedConfig {
     PolicyConfig policy;
     std::optional<ExpectedFigures> validation;
     std::optional<ExpectedFigures> test;
+    /// EINet elastic-inference settings (optional "elastic" section; configs
+    /// without it load as before). `policy` is then what a runtime that
+    /// ignores the section does.
+    std::optional<ElasticSettings> elastic;
 };
 
 /// The figures of a policy's outcome on a trace.
