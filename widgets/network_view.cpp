@@ -1,0 +1,647 @@
+#include "widgets/network_view.h"
+
+#include "core/common/error.h"
+#include "core/policy/confidence.h"
+#include "core/trace/trace.h"
+
+#include <QEvent>
+#include <QHelpEvent>
+#include <QLocale>
+#include <QPainter>
+#include <QPainterPath>
+#include <QToolTip>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace exitscope::widgets {
+
+namespace {
+
+std::size_t sz(int64_t v) { return static_cast<std::size_t>(v); }
+
+const QColor kBlockFill(0xdb, 0xe9, 0xf6);
+const QColor kBlockLine(0x3b, 0x6e, 0xa5);
+const QColor kScaleFill[3] = {QColor(0xc6, 0xdb, 0xef), QColor(0x9e, 0xca, 0xe1), QColor(0x6b, 0xae, 0xd6)};
+const QColor kExitFill(0xfd, 0xf1, 0xd6);
+const QColor kExitLine(0xc0, 0x8a, 0x00);
+const QColor kGauge(0x4c, 0x9b, 0xe8);
+const QColor kCorrect(0x2c, 0xa0, 0x2c);
+const QColor kWrong(0xd6, 0x27, 0x28);
+const QColor kDevice(0xe3, 0xf0, 0xff);
+const QColor kServer(0xff, 0xee, 0xdb);
+const QColor kDeviceText(0x1f, 0x5f, 0xa8);
+const QColor kServerText(0xb3, 0x5c, 0x00);
+const QColor kLive(0xb0, 0x00, 0x8a);
+const QColor kFaded(0xc8, 0xc8, 0xc8);
+
+constexpr double kMargin = 10.0;
+constexpr double kHeadline = 40.0;
+constexpr double kLegend = 44.0;
+constexpr double kInputWidth = 64.0;
+constexpr double kGap = 14.0;
+constexpr double kMinBlock = 34.0;
+
+QString count(double v) {
+    if (v >= 1e6) return QString::number(v / 1e6, 'f', 2) + QStringLiteral(" M");
+    if (v >= 1e3) return QString::number(v / 1e3, 'f', 1) + QStringLiteral(" k");
+    return QString::number(v, 'f', 0);
+}
+
+QString exact(int64_t v) { return QLocale(QLocale::English).toString(static_cast<qlonglong>(v)); }
+
+QColor faded(QColor c) {
+    c.setAlpha(70);
+    return c;
+}
+
+} // namespace
+
+SamplePath samplePathFromTrace(const core::Trace& trace, int64_t row, int64_t exitTaken, bool cascade) {
+    if (row < 0 || row >= trace.numSamples)
+        throw core::Error("sample row " + std::to_string(row) + " is outside the trace's " +
+                          std::to_string(trace.numSamples) + " samples");
+    if (exitTaken < 0 || exitTaken >= trace.numExits)
+        throw core::Error("exit " + std::to_string(exitTaken) + " is outside the trace's " +
+                          std::to_string(trace.numExits) + " exits");
+    SamplePath path;
+    for (int64_t k = cascade ? 0 : exitTaken; k <= exitTaken; ++k) {
+        path.exitsEvaluated.push_back(k);
+        path.confidences.push_back(
+            core::confidenceScore(trace.probsOf(row, k), trace.numClasses, core::ConfidenceCriterion::MaxSoftmax));
+    }
+    path.exitTaken = exitTaken;
+    path.predicted = core::argmaxOf(trace.probsOf(row, exitTaken), trace.numClasses);
+    path.label = trace.labels[sz(row)];
+    const auto split = trace.metadata.find("split");
+    path.title = QStringLiteral("%1 sample %2")
+                     .arg(split != trace.metadata.end() ? QString::fromStdString(split->second) : QStringLiteral("trace"))
+                     .arg(row < static_cast<int64_t>(trace.sampleIndex.size()) ? trace.sampleIndex[sz(row)] : row);
+    return path;
+}
+
+std::vector<std::vector<ScaleShape>> msdnetScales(const core::Trace& trace) {
+    // The trace records only each block's total output bytes; the scales come
+    // from the construction options (core/model/msdnet.cpp), and are shown
+    // only when they add up to the measured bytes of every block.
+    const auto model = trace.metadata.find("model");
+    const auto specText = trace.metadata.find("model_spec");
+    if (model == trace.metadata.end() || model->second != "msdnet" || specText == trace.metadata.end()) return {};
+    const auto spec = nlohmann::json::parse(specText->second, nullptr, false);
+    if (spec.is_discarded() || !spec.contains("options") || !spec.contains("input_shape")) return {};
+    try {
+        const auto& o = spec["options"];
+        const auto shape = spec["input_shape"].get<std::vector<int64_t>>();
+        const int64_t blocks = o.at("blocks").get<int64_t>(), base = o.at("base_channels").get<int64_t>();
+        const int64_t growth = o.at("growth").get<int64_t>(), layers = o.at("layers_per_block").get<int64_t>();
+        if (shape.size() != 3 || blocks != trace.numBlocks || blocks < 3) return {};
+        constexpr int64_t kScales = 3;
+        int64_t h[kScales], w[kScales], channels[kScales];
+        h[0] = shape[1];
+        w[0] = shape[2];
+        for (int s = 1; s < kScales; ++s) {  // 3x3 conv, stride 2, padding 1
+            h[s] = (h[s - 1] + 1) / 2;
+            w[s] = (w[s - 1] + 1) / 2;
+        }
+        for (int s = 0; s < kScales; ++s) channels[s] = base << s;
+        std::vector<std::vector<ScaleShape>> out;
+        for (int64_t b = 0; b < blocks; ++b) {
+            const int64_t finest = std::min<int64_t>(kScales - 1, b * kScales / blocks);
+            std::vector<ScaleShape> held;
+            int64_t bytes = 0;
+            for (int64_t s = finest; s < kScales; ++s) {
+                channels[s] += layers * (growth << s);
+                held.push_back({static_cast<int>(s), channels[s], h[s], w[s]});
+                bytes += 4 * channels[s] * h[s] * w[s];
+            }
+            if (sz(b) >= trace.blockOutBytes.size() || bytes != trace.blockOutBytes[sz(b)]) return {};
+            out.push_back(held);
+        }
+        return out;
+    } catch (const nlohmann::json::exception&) {
+        return {};
+    }
+}
+
+NetworkView::NetworkView(QWidget* parent) : QWidget(parent) {
+    setMouseTracking(true);
+    setAttribute(Qt::WA_OpaquePaintEvent);
+    setMinimumSize(minimumSizeHint());
+}
+
+QSize NetworkView::sizeHint() const { return {900, 380}; }
+QSize NetworkView::minimumSizeHint() const { return {480, 300}; }
+
+void NetworkView::setModel(const core::Trace& trace) {
+    m_numBlocks = trace.numBlocks;
+    const auto get = [&](const char* key) {
+        const auto it = trace.metadata.find(key);
+        return it == trace.metadata.end() ? QString() : QString::fromStdString(it->second);
+    };
+    m_modelName = get("model");
+    m_inputShape.clear();
+    m_classNames.clear();
+    const auto spec = nlohmann::json::parse(get("model_spec").toStdString(), nullptr, false);
+    if (!spec.is_discarded() && spec.is_object()) {
+        if (spec.contains("input_shape") && spec["input_shape"].is_array()) {
+            QStringList dims;
+            for (const auto& d : spec["input_shape"]) dims << QString::number(d.get<int64_t>());
+            m_inputShape = dims.join(QStringLiteral("\u00d7"));
+        }
+        if (spec.contains("class_names") && spec["class_names"].is_array())
+            for (const auto& c : spec["class_names"]) m_classNames << QString::fromStdString(c.get<std::string>());
+    }
+    m_blockMacs = trace.blockMacs;
+    m_blockParams = trace.blockParams;
+    m_blockOutBytes = trace.blockOutBytes;
+    m_blockMs = trace.blockMs;
+    m_blockRelu = trace.blockRelu;
+    m_exitBlock = trace.exitBlock;
+    m_headMacs = trace.headMacs;
+    m_headParams = trace.headParams;
+    m_exitMacs = trace.exitMacs;
+    m_exitParams = trace.exitParams;
+    m_exitMs = trace.exitMs;
+    m_headMs = trace.headMs;
+    m_exitAccuracy = trace.numSamples > 0 ? core::perExitAccuracy(trace) : std::vector<double>{};
+    m_scales = msdnetScales(trace);
+    // Keep every per-block array the right size even for a sparse trace.
+    for (auto* v : {&m_blockMacs, &m_blockParams, &m_blockOutBytes}) v->resize(sz(m_numBlocks), 0);
+    m_blockMs.resize(sz(m_numBlocks), 0.0f);
+    m_blockRelu.resize(sz(m_numBlocks), 0);
+    const std::size_t K = m_exitBlock.size();
+    for (auto* v : {&m_headMacs, &m_headParams, &m_exitMacs, &m_exitParams}) v->resize(K, 0);
+    m_exitMs.resize(K, 0.0f);
+    m_headMs.resize(K, 0.0f);
+    m_path = SamplePath{};
+    layoutDiagram();
+    update();
+}
+
+void NetworkView::clearModel() {
+    m_numBlocks = 0;
+    m_exitBlock.clear();
+    m_scales.clear();
+    m_path = SamplePath{};
+    layoutDiagram();
+    update();
+}
+
+void NetworkView::setPath(const SamplePath& path) {
+    m_path = path.isValid() && path.exitTaken < numExits() ? path : SamplePath{};
+    update();
+}
+
+void NetworkView::clearPath() {
+    m_path = SamplePath{};
+    update();
+}
+
+void NetworkView::setSplit(int64_t blocksOnDevice) {
+    m_split = blocksOnDevice < 0 ? -1 : std::min(blocksOnDevice, m_numBlocks);
+    update();
+}
+
+int64_t NetworkView::effectiveSplit() const {
+    if (m_path.isValid() && m_path.blocksOnDevice >= 0) return std::min(m_path.blocksOnDevice, m_numBlocks);
+    return m_split;
+}
+
+QRectF NetworkView::blockRect(int64_t b) const {
+    return b >= 0 && sz(b) < m_blockRects.size() ? m_blockRects[sz(b)] : QRectF();
+}
+
+QRectF NetworkView::exitRect(int64_t k) const {
+    return k >= 0 && sz(k) < m_exitRects.size() ? m_exitRects[sz(k)] : QRectF();
+}
+
+std::vector<QRectF> NetworkView::scaleRects(int64_t b) const {
+    return b >= 0 && sz(b) < m_scaleRects.size() ? m_scaleRects[sz(b)] : std::vector<QRectF>{};
+}
+
+void NetworkView::resizeEvent(QResizeEvent* e) {
+    QWidget::resizeEvent(e);
+    layoutDiagram();
+}
+
+void NetworkView::layoutDiagram() {
+    m_blockRects.clear();
+    m_exitRects.clear();
+    m_scaleRects.clear();
+    const QRectF all = QRectF(rect()).adjusted(kMargin, kMargin, -kMargin, -kMargin);
+    m_legendRect = QRectF(all.left(), all.bottom() - kLegend, all.width(), kLegend);
+    m_diagramRect = QRectF(all.left(), all.top() + kHeadline, all.width(), all.height() - kHeadline - kLegend - 6);
+    if (m_numBlocks <= 0) return;
+
+    const double B = static_cast<double>(m_numBlocks);
+    const double top = m_diagramRect.top() + 22;  // room for the device / server labels
+    const double blockH = std::max(60.0, m_diagramRect.height() * 0.5);
+    m_inputRect = QRectF(m_diagramRect.left(), top + blockH / 2 - 22, kInputWidth, 44);
+    const double x0 = m_inputRect.right() + kGap;
+    const double free = std::max(0.0, m_diagramRect.right() - x0 - (B - 1) * kGap - B * kMinBlock);
+    const double macsSum = std::accumulate(m_blockMacs.begin(), m_blockMacs.end(), 0.0);
+    double x = x0;
+    for (int64_t b = 0; b < m_numBlocks; ++b) {
+        const double share = macsSum > 0 ? static_cast<double>(m_blockMacs[sz(b)]) / macsSum : 1.0 / B;
+        const double w = kMinBlock + free * share;
+        m_blockRects.emplace_back(x, top, w, blockH);
+        x += w + kGap;
+    }
+    // MSDNet: one row per scale, finest on top; a row stays (dashed) where the scale was dropped.
+    if (!m_scales.empty()) {
+        for (int64_t b = 0; b < m_numBlocks; ++b) {
+            const QRectF r = m_blockRects[sz(b)].adjusted(3, 18, -3, -3);
+            const double rowH = r.height() / 3.0;
+            std::vector<QRectF> rows;
+            for (int s = 0; s < 3; ++s) rows.emplace_back(r.left(), r.top() + s * rowH + 1, r.width(), rowH - 2);
+            m_scaleRects.push_back(rows);
+        }
+    }
+    // Exit heads below their block; several heads after one block share its width.
+    const double exitTop = top + blockH + 26;
+    const double exitH = std::max(46.0, std::min(64.0, m_diagramRect.bottom() - exitTop));
+    const std::size_t K = m_exitBlock.size();
+    for (std::size_t k = 0; k < K; ++k) {
+        const int64_t b = std::clamp<int64_t>(m_exitBlock[k], 0, m_numBlocks - 1);
+        int64_t first = static_cast<int64_t>(k), n = 0;
+        while (first > 0 && m_exitBlock[sz(first - 1)] == m_exitBlock[k]) --first;
+        for (std::size_t j = sz(first); j < K && m_exitBlock[j] == m_exitBlock[k]; ++j) ++n;
+        const QRectF& br = m_blockRects[sz(b)];
+        const double slot = br.width() / static_cast<double>(n);
+        const double w = std::min(slot - 4, 110.0);
+        const double cx = br.left() + slot * (static_cast<double>(static_cast<int64_t>(k) - first) + 0.5);
+        m_exitRects.emplace_back(cx - w / 2, exitTop, w, exitH);
+    }
+}
+
+NetworkView::Hit NetworkView::hitTest(const QPointF& pos) const {
+    for (std::size_t k = 0; k < m_exitRects.size(); ++k)
+        if (m_exitRects[k].contains(pos)) return {Hit::Exit, static_cast<int64_t>(k)};
+    for (std::size_t b = 0; b < m_blockRects.size(); ++b)
+        if (m_blockRects[b].contains(pos)) return {Hit::Block, static_cast<int64_t>(b)};
+    return {};
+}
+
+QString NetworkView::toolTipAt(const QPointF& pos) const {
+    const Hit hit = hitTest(pos);
+    if (hit.kind == Hit::Block) return blockToolTip(hit.index);
+    if (hit.kind == Hit::Exit) return exitToolTip(hit.index);
+    return {};
+}
+
+bool NetworkView::event(QEvent* e) {
+    if (e->type() == QEvent::ToolTip) {
+        auto* help = static_cast<QHelpEvent*>(e);
+        const QString text = toolTipAt(help->pos());
+        if (text.isEmpty()) {
+            QToolTip::hideText();
+            e->ignore();
+        } else {
+            QToolTip::showText(help->globalPos(), text, this);
+        }
+        return true;
+    }
+    return QWidget::event(e);
+}
+
+QString NetworkView::className(int64_t c) const {
+    if (c >= 0 && c < m_classNames.size()) return m_classNames[static_cast<int>(c)];
+    return QStringLiteral("class %1").arg(c);
+}
+
+QString NetworkView::blockToolTip(int64_t b) const {
+    const double total = std::accumulate(m_blockMacs.begin(), m_blockMacs.end(), 0.0);
+    const auto i = sz(b);
+    QStringList lines{QStringLiteral("<b>Block %1</b>").arg(b)};
+    lines << QStringLiteral("MACs: %1 (%2, %3% of the backbone)")
+                 .arg(exact(m_blockMacs[i]), count(static_cast<double>(m_blockMacs[i])))
+                 .arg(total > 0 ? 100.0 * static_cast<double>(m_blockMacs[i]) / total : 0.0, 0, 'f', 1);
+    lines << QStringLiteral("Parameters: %1 (%2)")
+                 .arg(exact(m_blockParams[i]), count(static_cast<double>(m_blockParams[i])));
+    lines << QStringLiteral("Output: %1 bytes per image (fp32 state leaving the block)").arg(exact(m_blockOutBytes[i]));
+    lines << QStringLiteral("Time on the profiling machine: %1 ms").arg(m_blockMs[i], 0, 'f', 3);
+    if (i < m_scales.size()) {
+        QStringList held;
+        for (const ScaleShape& s : m_scales[i])
+            held << QStringLiteral("scale %1: %2\u00d7%3\u00d7%4").arg(s.scale).arg(s.channels).arg(s.height).arg(s.width);
+        lines << QStringLiteral("Scales held: ") + held.join(QStringLiteral(", "));
+    }
+    lines << (m_blockRelu[i] ? QStringLiteral("A split can follow this block (it ends in a ReLU).")
+                             : QStringLiteral("Not a split candidate (no ReLU at its end)."));
+    const int64_t split = effectiveSplit();
+    if (split >= 0) lines << (b < split ? QStringLiteral("Runs on the device.") : QStringLiteral("Runs on the server."));
+    if (m_path.isValid()) lines << (blockRan(b) ? QStringLiteral("Ran for the selected image.")
+                                                : QStringLiteral("Not run: the selected image had already left."));
+    return lines.join(QStringLiteral("<br>"));
+}
+
+QString NetworkView::exitToolTip(int64_t k) const {
+    const auto i = sz(k);
+    QStringList lines{QStringLiteral("<b>Exit %1</b>, after block %2").arg(k).arg(m_exitBlock[i])};
+    lines << QStringLiteral("Head alone: %1 MACs (%2), %3 parameters, %4 ms")
+                 .arg(exact(m_headMacs[i]), count(static_cast<double>(m_headMacs[i])), exact(m_headParams[i]))
+                 .arg(m_headMs[i], 0, 'f', 3);
+    lines << QStringLiteral("To reach it (blocks and earlier heads): %1 MACs, %2 parameters, %3 ms")
+                 .arg(count(static_cast<double>(m_exitMacs[i])), count(static_cast<double>(m_exitParams[i])))
+                 .arg(m_exitMs[i], 0, 'f', 3);
+    if (i < m_exitAccuracy.size() && std::isfinite(m_exitAccuracy[i]))
+        lines << QStringLiteral("Accuracy if every image left here: %1%").arg(100.0 * m_exitAccuracy[i], 0, 'f', 2);
+    const int64_t slot = evaluatedSlot(k);
+    if (slot >= 0) {
+        const float conf = m_path.confidences[sz(slot)];
+        QString line = QStringLiteral("Selected image: confidence %1").arg(conf, 0, 'f', 3);
+        if (i < m_path.thresholds.size() && k != m_path.exitTaken)
+            line += QStringLiteral(" < threshold %1, so it went on").arg(m_path.thresholds[i], 0, 'f', 3);
+        if (k == m_path.exitTaken)
+            line += QStringLiteral(": it left here and answered %1").arg(className(m_path.predicted));
+        lines << line;
+    }
+    return lines.join(QStringLiteral("<br>"));
+}
+
+bool NetworkView::blockRan(int64_t b) const {
+    if (!m_path.isValid()) return true;
+    return b <= m_exitBlock[sz(m_path.exitTaken)];
+}
+
+int64_t NetworkView::evaluatedSlot(int64_t k) const {
+    if (!m_path.isValid()) return -1;
+    for (std::size_t j = 0; j < m_path.exitsEvaluated.size() && j < m_path.confidences.size(); ++j)
+        if (m_path.exitsEvaluated[j] == k) return static_cast<int64_t>(j);
+    return -1;
+}
+
+QString NetworkView::headline() const {
+    if (!hasModel()) return QStringLiteral("No model loaded: open a trace to see its blocks and exits.");
+    QString first = QStringLiteral("%1 \u00b7 %2 blocks \u00b7 %3 exits")
+                        .arg(m_modelName.isEmpty() ? QStringLiteral("model") : m_modelName)
+                        .arg(m_numBlocks)
+                        .arg(numExits());
+    if (!m_inputShape.isEmpty()) first += QStringLiteral(" \u00b7 input %1").arg(m_inputShape);
+    first += QStringLiteral(" \u2014 hover a block or an exit for its cost");
+    if (!m_path.isValid()) return first + QStringLiteral("\nSelect an image to see the way it takes through the network.");
+    const int64_t k = m_path.exitTaken;
+    const int64_t slot = evaluatedSlot(k);
+    QString second = m_path.title.isEmpty() ? QStringLiteral("Selected image") : m_path.title;
+    second += QStringLiteral(": left at exit %1").arg(k);
+    if (slot >= 0) second += QStringLiteral(" (confidence %1)").arg(m_path.confidences[sz(slot)], 0, 'f', 2);
+    second += QStringLiteral(" \u2192 %1").arg(className(m_path.predicted));
+    if (m_path.label >= 0)
+        second += m_path.label == m_path.predicted ? QStringLiteral(" \u2714 correct")
+                                                   : QStringLiteral(" \u2718 label %1").arg(className(m_path.label));
+    const int64_t split = effectiveSplit();
+    if (split == 0) second += QStringLiteral(" \u00b7 all blocks on the server");
+    else if (split >= m_numBlocks) second += QStringLiteral(" \u00b7 all blocks on the device");
+    else if (split > 0) second += QStringLiteral(" \u00b7 blocks 0\u2013%1 on the device, the rest on the server").arg(split - 1);
+    return first + QLatin1Char('\n') + second;
+}
+
+void NetworkView::paintEvent(QPaintEvent*) {
+    QPainter p(this);
+    p.setRenderHint(QPainter::Antialiasing);
+    p.fillRect(rect(), palette().base());
+    QFont base = font();
+    QFont small = base;
+    small.setPointSizeF(base.pointSizeF() * 0.85);
+    QFont bold = base;
+    bold.setBold(true);
+
+    const QRectF all = QRectF(rect()).adjusted(kMargin, kMargin, -kMargin, -kMargin);
+    p.setPen(palette().text().color());
+    p.drawText(QRectF(all.left(), all.top(), all.width() - 170, kHeadline), Qt::AlignLeft | Qt::AlignTop, headline());
+    if (m_path.isValid() && m_path.live) {
+        const QRectF badge(all.right() - 160, all.top(), 160, 22);
+        p.setPen(Qt::NoPen);
+        p.setBrush(kLive);
+        p.drawRoundedRect(badge, 11, 11);
+        p.setPen(Qt::white);
+        p.setFont(bold);
+        p.drawText(badge, Qt::AlignCenter, QStringLiteral("\u25cf LIVE: real executor"));
+        p.setFont(base);
+    }
+    if (!hasModel()) {
+        paintLegend(p, m_legendRect);
+        return;
+    }
+    const QColor accent = m_path.isValid() && m_path.live ? kLive : kBlockLine;
+
+    // Device and server sides behind the blocks.
+    const int64_t split = effectiveSplit();
+    if (split >= 0) {
+        const double top = m_diagramRect.top(), bottom = m_diagramRect.bottom();
+        const double cut = split == 0 ? m_inputRect.right() + kGap / 2
+                           : split >= m_numBlocks ? m_blockRects.back().right() + kGap / 2
+                                                  : m_blockRects[sz(split)].left() - kGap / 2;
+        const QRectF dev(m_inputRect.left() - 4, top, cut - m_inputRect.left() + 4, bottom - top);
+        const QRectF srv(cut, top, m_diagramRect.right() - cut, bottom - top);
+        p.fillRect(dev, kDevice);
+        if (srv.width() > 1) p.fillRect(srv, kServer);
+        p.setPen(QPen(kServerText, 1.5, Qt::DashLine));
+        if (split < m_numBlocks) p.drawLine(QPointF(cut, top), QPointF(cut, bottom));
+        p.setFont(bold);
+        p.setPen(kDeviceText);
+        p.drawText(QRectF(dev.left() + 4, top + 2, std::max(dev.width() - 8, 60.0), 18), Qt::AlignLeft,
+                   QStringLiteral("DEVICE"));
+        if (srv.width() > 60) {
+            p.setPen(kServerText);
+            p.drawText(QRectF(srv.left() + 6, top + 2, srv.width() - 10, 18), Qt::AlignLeft,
+                       split == 0 ? QStringLiteral("SERVER (the input is sent)") : QStringLiteral("SERVER"));
+        }
+        p.setFont(base);
+    }
+
+    // Input and the backbone arrows.
+    p.setPen(QPen(kBlockLine, 1.2));
+    p.setBrush(Qt::white);
+    p.drawRoundedRect(m_inputRect, 5, 5);
+    p.setFont(small);
+    p.drawText(m_inputRect, Qt::AlignCenter,
+               QStringLiteral("input\n%1").arg(m_inputShape.isEmpty() ? QStringLiteral("image") : m_inputShape));
+    auto arrow = [&](QPointF a, QPointF b, const QColor& c) {
+        p.setPen(QPen(c, 1.6));
+        p.drawLine(a, b);
+        const QPointF d = (b - a) / std::max(1.0, std::hypot(b.x() - a.x(), b.y() - a.y()));
+        const QPointF n(-d.y(), d.x());
+        QPolygonF head{b, b - d * 7 + n * 3.5, b - d * 7 - n * 3.5};
+        p.setBrush(c);
+        p.drawPolygon(head);
+    };
+    const double midY = m_blockRects.front().center().y();
+    arrow(QPointF(m_inputRect.right(), midY), QPointF(m_blockRects.front().left(), midY), accent);
+    for (int64_t b = 0; b + 1 < m_numBlocks; ++b) {
+        const bool ran = blockRan(b + 1);
+        arrow(QPointF(m_blockRects[sz(b)].right(), midY), QPointF(m_blockRects[sz(b + 1)].left(), midY),
+              ran ? accent : kFaded);
+    }
+
+    // Blocks.
+    for (int64_t b = 0; b < m_numBlocks; ++b) {
+        const QRectF& r = m_blockRects[sz(b)];
+        const bool ran = blockRan(b);
+        p.setPen(QPen(ran ? accent : kFaded, ran && m_path.isValid() ? 2.2 : 1.2));
+        p.setBrush(ran ? kBlockFill : faded(kBlockFill));
+        p.drawRoundedRect(r, 6, 6);
+        p.setFont(bold);
+        p.setPen(ran ? palette().text().color() : kFaded);
+        QString name = r.width() > 90 ? QStringLiteral("block %1").arg(b) : QStringLiteral("B%1").arg(b);
+        const QString withMacs =
+            name + QStringLiteral(" \u00b7 %1 MACs").arg(count(static_cast<double>(m_blockMacs[sz(b)])));
+        const bool macsInHeader = !m_scaleRects.empty() && QFontMetricsF(bold).horizontalAdvance(withMacs) < r.width() - 8;
+        if (macsInHeader) name = withMacs;
+        p.drawText(QRectF(r.left(), r.top() + 1, r.width(), 16), Qt::AlignHCenter | Qt::AlignTop, name);
+        p.setFont(small);
+        if (sz(b) < m_scaleRects.size()) {
+            for (int s = 0; s < 3; ++s) {
+                const QRectF& row = m_scaleRects[sz(b)][sz(s)];
+                const ScaleShape* held = nullptr;
+                for (const ScaleShape& sh : m_scales[sz(b)])
+                    if (sh.scale == s) held = &sh;
+                if (held) {
+                    p.setPen(QPen(ran ? kBlockLine : kFaded, 0.8));
+                    p.setBrush(ran ? kScaleFill[s] : faded(kScaleFill[s]));
+                    p.drawRect(row);
+                    p.setPen(ran ? palette().text().color() : kFaded);
+                    const QString text = row.width() > 80
+                                             ? QStringLiteral("%1\u00d7%2\u00d7%3").arg(held->channels).arg(held->height).arg(held->width)
+                                             : QStringLiteral("%1\u00b2").arg(held->height);
+                    p.drawText(row, Qt::AlignCenter, text);
+                } else {
+                    p.setPen(QPen(kFaded, 0.8, Qt::DashLine));
+                    p.setBrush(Qt::NoBrush);
+                    p.drawRect(row);
+                    p.setPen(kFaded);
+                    p.drawText(row, Qt::AlignCenter, r.width() > 70 ? QStringLiteral("dropped") : QStringLiteral("\u2013"));
+                }
+            }
+        } else {
+            p.setPen(ran ? palette().text().color() : kFaded);
+            p.drawText(r.adjusted(2, 18, -2, -2), Qt::AlignCenter | Qt::TextWordWrap,
+                       QStringLiteral("%1\nMACs").arg(count(static_cast<double>(m_blockMacs[sz(b)]))));
+        }
+        if (!m_scaleRects.empty() && !macsInHeader) {
+            // Narrow block: the MACs go below it, left of the exit's arrow.
+            p.setPen(ran ? palette().text().color() : kFaded);
+            p.drawText(QRectF(r.left(), r.bottom() + 1, r.width() / 2 - 4, 14), Qt::AlignRight,
+                       count(static_cast<double>(m_blockMacs[sz(b)])));
+        }
+    }
+
+    // Exit heads with their confidence gauges.
+    const std::size_t K = m_exitRects.size();
+    for (std::size_t k = 0; k < K; ++k) {
+        const QRectF& r = m_exitRects[k];
+        const QRectF& br = m_blockRects[sz(std::clamp<int64_t>(m_exitBlock[k], 0, m_numBlocks - 1))];
+        const int64_t slot = evaluatedSlot(static_cast<int64_t>(k));
+        const bool taken = m_path.isValid() && static_cast<int64_t>(k) == m_path.exitTaken;
+        const bool active = !m_path.isValid() || slot >= 0;
+        const bool correct = taken && m_path.label >= 0 && m_path.label == m_path.predicted;
+        const QColor ring = taken ? (m_path.label < 0 ? accent : correct ? kCorrect : kWrong) : (active ? kExitLine : kFaded);
+        // The head reads the block's output (MSDNet: the coarsest scale).
+        const double fromY = m_scaleRects.empty() ? br.bottom() : m_scaleRects[sz(m_exitBlock[k])][2].bottom() + 3;
+        arrow(QPointF(r.center().x(), fromY), QPointF(r.center().x(), r.top()), active ? kExitLine : kFaded);
+        p.setPen(QPen(ring, taken ? 3.0 : 1.2));
+        p.setBrush(active ? kExitFill : faded(kExitFill));
+        p.drawRoundedRect(r, 8, 8);
+        p.setFont(bold);
+        p.setPen(active ? palette().text().color() : kFaded);
+        p.drawText(QRectF(r.left(), r.top() + 2, r.width(), 15), Qt::AlignHCenter,
+                   r.width() > 60 ? QStringLiteral("exit %1").arg(k) : QStringLiteral("E%1").arg(k));
+        p.setFont(small);
+        const QRectF gauge(r.left() + 6, r.top() + 20, r.width() - 12, 9);
+        if (slot >= 0) {
+            const double conf = std::clamp(static_cast<double>(m_path.confidences[sz(slot)]), 0.0, 1.0);
+            p.setPen(Qt::NoPen);
+            p.setBrush(QColor(0xe8, 0xe8, 0xe8));
+            p.drawRect(gauge);
+            p.setBrush(m_path.live ? kLive : kGauge);
+            p.drawRect(QRectF(gauge.left(), gauge.top(), gauge.width() * conf, gauge.height()));
+            if (k < m_path.thresholds.size() && k + 1 < K) {
+                const double tx = gauge.left() + gauge.width() * std::clamp(static_cast<double>(m_path.thresholds[k]), 0.0, 1.0);
+                p.setPen(QPen(Qt::black, 2));
+                p.drawLine(QPointF(tx, gauge.top() - 3), QPointF(tx, gauge.bottom() + 3));
+            }
+            p.setPen(palette().text().color());
+            QString text = QString::number(conf, 'f', 2);
+            if (taken) text += QStringLiteral(" \u2192 ") + className(m_path.predicted);
+            p.drawText(QRectF(r.left() + 2, gauge.bottom() + 2, r.width() - 4, r.bottom() - gauge.bottom() - 3),
+                       Qt::AlignHCenter | Qt::AlignTop | Qt::TextWordWrap, text);
+        } else if (!m_path.isValid()) {
+            const bool acc = k < m_exitAccuracy.size() && std::isfinite(m_exitAccuracy[k]);
+            p.drawText(QRectF(r.left() + 2, r.top() + 18, r.width() - 4, r.height() - 20), Qt::AlignCenter | Qt::TextWordWrap,
+                       acc ? QStringLiteral("alone: %1%").arg(100.0 * m_exitAccuracy[k], 0, 'f', 1)
+                           : count(static_cast<double>(m_headMacs[k])) + QStringLiteral(" MACs"));
+        } else {
+            p.setPen(kFaded);
+            p.drawText(QRectF(r.left() + 2, r.top() + 18, r.width() - 4, r.height() - 20), Qt::AlignCenter,
+                       r.width() > 60 ? QStringLiteral("not reached") : QStringLiteral("\u2013"));
+        }
+    }
+    p.setFont(base);
+    paintLegend(p, m_legendRect);
+}
+
+void NetworkView::paintLegend(QPainter& p, const QRectF& area) const {
+    struct Entry {
+        enum Swatch { Box, Scale, Dropped, Head, Gauge, Ring, Faded, Device, Server, Live } swatch;
+        QColor color;
+        QString text;
+    };
+    std::vector<Entry> entries{{Entry::Box, kBlockFill, QStringLiteral("block (width \u221d MACs)")}};
+    if (!m_scaleRects.empty()) {
+        entries.push_back({Entry::Scale, kScaleFill[1], QStringLiteral("feature maps at a scale (channels\u00d7h\u00d7w)")});
+        entries.push_back({Entry::Dropped, kFaded, QStringLiteral("scale dropped")});
+    }
+    entries.push_back({Entry::Head, kExitFill, QStringLiteral("exit head (classifier)")});
+    entries.push_back({Entry::Gauge, kGauge, QStringLiteral("confidence, | threshold")});
+    entries.push_back({Entry::Ring, kCorrect, QStringLiteral("left here, correct")});
+    entries.push_back({Entry::Ring, kWrong, QStringLiteral("left here, wrong")});
+    entries.push_back({Entry::Faded, kFaded, QStringLiteral("not reached")});
+    entries.push_back({Entry::Device, kDevice, QStringLiteral("device side")});
+    entries.push_back({Entry::Server, kServer, QStringLiteral("server side")});
+    entries.push_back({Entry::Live, kLive, QStringLiteral("live run")});
+
+    QFont small = font();
+    small.setPointSizeF(font().pointSizeF() * 0.85);
+    p.setFont(small);
+    const QFontMetricsF fm(small);
+    double x = area.left(), y = area.top() + 4;
+    const double rowH = 19;
+    p.setPen(QPen(palette().mid().color(), 1));
+    p.drawLine(QPointF(area.left(), area.top()), QPointF(area.right(), area.top()));
+    for (const Entry& e : entries) {
+        const double w = 22 + fm.horizontalAdvance(e.text) + 16;
+        if (x + w > area.right() && x > area.left()) {
+            x = area.left();
+            y += rowH;
+        }
+        const QRectF sw(x, y + 3, 16, 11);
+        switch (e.swatch) {
+        case Entry::Box: p.setPen(kBlockLine); p.setBrush(e.color); p.drawRoundedRect(sw, 2, 2); break;
+        case Entry::Scale: p.setPen(kBlockLine); p.setBrush(e.color); p.drawRect(sw); break;
+        case Entry::Dropped: p.setPen(QPen(kFaded, 1, Qt::DashLine)); p.setBrush(Qt::NoBrush); p.drawRect(sw); break;
+        case Entry::Head: p.setPen(kExitLine); p.setBrush(e.color); p.drawRoundedRect(sw, 4, 4); break;
+        case Entry::Gauge:
+            p.setPen(Qt::NoPen);
+            p.setBrush(QColor(0xe8, 0xe8, 0xe8));
+            p.drawRect(sw);
+            p.setBrush(e.color);
+            p.drawRect(QRectF(sw.left(), sw.top(), sw.width() * 0.7, sw.height()));
+            p.setPen(QPen(Qt::black, 2));
+            p.drawLine(QPointF(sw.left() + 12, sw.top() - 2), QPointF(sw.left() + 12, sw.bottom() + 2));
+            break;
+        case Entry::Ring: p.setPen(QPen(e.color, 2.5)); p.setBrush(kExitFill); p.drawRoundedRect(sw, 4, 4); break;
+        case Entry::Faded: p.setPen(kFaded); p.setBrush(faded(kBlockFill)); p.drawRect(sw); break;
+        case Entry::Device:
+        case Entry::Server: p.setPen(Qt::NoPen); p.setBrush(e.color); p.drawRect(sw); break;
+        case Entry::Live: p.setPen(Qt::NoPen); p.setBrush(e.color); p.drawEllipse(sw.adjusted(3, 0, -2, 0)); break;
+        }
+        p.setPen(palette().text().color());
+        p.drawText(QRectF(x + 20, y, w - 20, rowH), Qt::AlignLeft | Qt::AlignVCenter, e.text);
+        x += w;
+    }
+}
+
+} // namespace exitscope::widgets
