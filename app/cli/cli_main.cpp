@@ -41,6 +41,12 @@ commands:
            [--after b1,b2] [--bandwidths 2,10,50] [--rtt MS] [--threshold 0.99] [--max-samples 300]
            [--mode per-tensor|per-channel|lossless] [--json FILE|-]   device and server parts as two processes on
            127.0.0.1 over a shaped TCP link; measured against simulated median latency per case
+  elastic  --trace TEST --deadline fixed:X|uniform:A,B|normal:MU,SIGMA|exponential:RATE|exponential:mean=M|csv:FILE
+           [--unit fraction|ms] [--val-trace VAL] [--device PRESET|FILE] [--m 4] [--random-plans 16] [--times 20]
+           [--seed S] [--hidden 32,32] [--epochs 30] [--max-samples N] [--threads N] [--json] [--out CONFIG.json]
+           EINet under an unpredictable forced exit: CS-Predictor trained on VAL (default: the -val trace next to
+           TEST), online hybrid plans against static, confidence and random-search plans; deadlines are fractions
+           of the time with every branch run unless --unit ms
 
 policy options:
   --policy confidence [--criterion max-softmax|entropy|margin] (--threshold T | --thresholds t1,..,tK-1) [--calibrate]
@@ -100,6 +106,7 @@ int main(int argc, char** argv) {
         if (command == "simulate") return app::runSimulate(args);
         if (command == "split-run") return app::runSplitRun(args);
         if (command == "split-serve") return app::runSplitServe(args);
+        if (command == "elastic") return app::runElastic(args);
         std::cerr << "exitscope-cli: unknown command '" << command << "'\n\n" << kUsage;
         return 2;
     } catch (const core::Error& e) {
