@@ -1,0 +1,204 @@
+// LibTorch first: Qt's "slots" macro would break its headers (ivalue.h has a slots() method).
+#include "core/executor/executor.h"
+#include "core/model/checkpoint.h"
+#include "core/model/multi_exit_net.h"
+#include "core/model/tensor_data.h"
+#include "core/model/zoo.h"
+
+#include "app/gui/live_runner.h"
+
+#include "core/common/error.h"
+#include "core/data/image_folder.h"
+#include "core/data/registry.h"
+#include "core/policy/confidence.h"
+#include "core/trace/trace.h"
+#include "widgets/job_runner.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QTemporaryDir>
+
+#include <mutex>
+
+Q_DECLARE_METATYPE(exitscope::widgets::SamplePath)
+
+namespace exitscope::app {
+
+/// The loaded network, shared by the live jobs (which run one at a time on
+/// the live runner's thread); the mutex makes a path change safe anyway.
+struct LiveRunner::ModelCache {
+    std::mutex mutex;
+    std::string path;
+    std::shared_ptr<core::MultiExitNet> net;
+
+    std::shared_ptr<core::MultiExitNet> get(const std::string& wanted) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!net || path != wanted) {
+            net = core::loadCheckpoint(wanted);
+            path = wanted;
+        }
+        return net;
+    }
+};
+
+namespace {
+
+// A single file becomes a one-class image folder, so that it is converted to
+// the model's input exactly as image-folder data sets are (OpenCV, channels,
+// INTER_AREA / INTER_LINEAR resize).
+core::ImageSet readSingleImage(const QString& imagePath, const core::ModelSpec& spec) {
+    const QFileInfo info(imagePath);
+    if (!info.isFile()) throw core::Error(imagePath.toStdString() + ": no such image file");
+    QTemporaryDir dir;
+    if (!dir.isValid()) throw core::Error("cannot create a temporary folder for " + imagePath.toStdString());
+    const QString classDir = dir.filePath(QStringLiteral("image"));
+    QDir().mkpath(classDir);
+    const QString copy = QDir(classDir).filePath(QStringLiteral("input.") + info.suffix());
+    if (!QFile::copy(imagePath, copy)) throw core::Error(imagePath.toStdString() + ": cannot read the file");
+    try {
+        return core::readImageFolder(dir.path().toStdString(), spec.channels, spec.height, spec.width,
+                                     imagePath.toStdString());
+    } catch (const core::Error&) {
+        // The copy's name means nothing to the user; name their file.
+        throw core::Error(imagePath.toStdString() + ": not an image OpenCV can read (png, jpg, bmp, pgm, ppm, tif, webp)");
+    }
+}
+
+widgets::SamplePath toSamplePath(const core::ExecutedSample& s, const core::PolicyConfig& policy, int64_t numExits) {
+    widgets::SamplePath path;
+    // The executor evaluates every exit up to the one taken, in order.
+    for (std::size_t k = 0; k < s.confidences.size(); ++k) path.exitsEvaluated.push_back(static_cast<int64_t>(k));
+    path.confidences = s.confidences;
+    path.exitTaken = s.exitTaken;
+    path.predicted = s.prediction;
+    path.live = true;
+    // The gauges show max softmax: thresholds are comparable only for that criterion, uncalibrated.
+    const auto& c = policy.confidence;
+    if (policy.kind == core::PolicyKind::Confidence && c.criterion == core::ConfidenceCriterion::MaxSoftmax &&
+        c.temperatures.empty() && !c.thresholds.empty())
+        path.thresholds = core::thresholdsPerExit(c.thresholds, numExits);
+    return path;
+}
+
+} // namespace
+
+LiveRunner::LiveRunner(QObject* parent)
+    : QObject(parent), m_live(new widgets::JobRunner(this)), m_background(new widgets::JobRunner(this)),
+      m_cache(std::make_shared<ModelCache>()) {
+    qRegisterMetaType<widgets::SamplePath>();
+    connect(m_live, &widgets::JobRunner::finished, this,
+            [this](const QVariant& result) { emit pathReady(result.value<widgets::SamplePath>()); });
+    connect(m_live, &widgets::JobRunner::failed, this, &LiveRunner::liveFailed);
+    connect(m_background, &widgets::JobRunner::finished, this,
+            [this](const QVariant& result) { emit jobFinished(m_runningKind, result.toString()); });
+    connect(m_background, &widgets::JobRunner::failed, this, &LiveRunner::jobFailed);
+}
+
+LiveRunner::~LiveRunner() = default;
+
+void LiveRunner::setCheckpoint(const QString& path) { m_checkpoint = path; }
+
+quint64 LiveRunner::runImageFile(const QString& imagePath, const core::PolicyConfig& policy) {
+    return runLive(nullptr, 0, false, policy, QFileInfo(imagePath).fileName(), imagePath);
+}
+
+quint64 LiveRunner::runImage(std::shared_ptr<const core::ImageSet> images, int64_t index,
+                             const core::PolicyConfig& policy, const QString& title) {
+    return runLive(std::move(images), index, true, policy, title, QString());
+}
+
+quint64 LiveRunner::runLive(std::shared_ptr<const core::ImageSet> images, int64_t index, bool labelKnown,
+                            const core::PolicyConfig& policy, const QString& title, const QString& imagePath) {
+    const std::string weights = m_checkpoint.toStdString();
+    auto cache = m_cache;
+    const auto exitMs = m_exitMs;
+    return m_live->start(
+        [=](const core::ProgressFn& progress, const core::CancelFlag& cancel) -> QVariant {
+            if (weights.empty()) throw core::Error("no model weights are loaded; open a checkpoint first");
+            progress({0.1, "loading " + weights});
+            auto net = cache->get(weights);
+            core::throwIfCancelled(&cancel);
+            const core::ModelSpec& spec = net->spec();
+            core::ImageSet single;
+            const core::ImageSet* set = images.get();
+            if (!set) {
+                single = readSingleImage(imagePath, spec);
+                set = &single;
+            }
+            if (index < 0 || static_cast<std::size_t>(index) >= set->size())
+                throw core::Error("image " + std::to_string(index) + " is outside the " +
+                                  std::to_string(set->size()) + " images of " + set->name);
+            core::checkInputCompatible(*set, spec);
+            progress({0.4, "running the network"});
+            // Inference mode belongs to the thread that runs the network: this one.
+            c10::InferenceMode inference;
+            core::EarlyExitExecutor executor(net, policy, torch::kCPU, exitMs);
+            const auto results = executor.run(core::imagesToTensor(*set, {index}, spec.normalisation));
+            widgets::SamplePath path = toSamplePath(results.at(0), policy, net->numExits());
+            path.label = labelKnown ? set->labels[static_cast<std::size_t>(index)] : -1;
+            path.title = title;
+            return QVariant::fromValue(path);
+        },
+        QStringLiteral("Running %1 through the network").arg(title));
+}
+
+quint64 LiveRunner::profile(const QString& dataset, const core::ProfileOptions& options, const QString& outPath) {
+    if (m_background->isBusy()) {
+        emit jobFailed(QStringLiteral("%1 is still running; cancel it before profiling").arg(m_background->currentLabel()));
+        return 0;
+    }
+    if (m_checkpoint.isEmpty()) {
+        emit jobFailed(QStringLiteral("no model weights are loaded; open a checkpoint before profiling"));
+        return 0;
+    }
+    m_runningKind = JobKind::Profile;
+    const std::string weights = m_checkpoint.toStdString(), data = dataset.toStdString(), out = outPath.toStdString();
+    return m_background->start(
+        [=](const core::ProgressFn& progress, const core::CancelFlag& cancel) -> QVariant {
+            progress({0.0, "loading " + weights + " and " + data});
+            auto net = core::loadCheckpoint(weights);
+            const core::Dataset ds = core::loadDataset(data);
+            core::throwIfCancelled(&cancel);
+            const core::Trace trace = core::profileModel(*net, ds, options, progress, &cancel);
+            core::writeTrace(trace, out);
+            return QString::fromStdString(out);
+        },
+        QStringLiteral("Profiling %1 on %2").arg(QFileInfo(m_checkpoint).fileName(), dataset));
+}
+
+quint64 LiveRunner::train(const core::ModelSpec& spec, const QString& dataset, const core::TrainOptions& options,
+                          const QString& outPath) {
+    if (m_background->isBusy()) {
+        emit jobFailed(QStringLiteral("%1 is still running; cancel it before training").arg(m_background->currentLabel()));
+        return 0;
+    }
+    m_runningKind = JobKind::Train;
+    const std::string data = dataset.toStdString(), out = outPath.toStdString();
+    return m_background->start(
+        [=](const core::ProgressFn& progress, const core::CancelFlag& cancel) -> QVariant {
+            progress({0.0, "loading " + data});
+            const core::Dataset ds = core::loadDataset(data);
+            core::ModelSpec full = spec;
+            full.channels = ds.trainImages.channels;
+            full.height = ds.trainImages.height;
+            full.width = ds.trainImages.width;
+            full.classNames = ds.trainImages.classNames;
+            full.dataset = ds.name;
+            auto net = core::buildModel(full);
+            const auto onBatch = [&](const core::TrainProgress& p) {
+                const double fraction =
+                    (static_cast<double>(p.epoch - 1) + static_cast<double>(p.batch) / static_cast<double>(std::max<int64_t>(1, p.batches))) /
+                    static_cast<double>(std::max<int64_t>(1, p.epochs));
+                std::string message = "epoch " + std::to_string(p.epoch) + "/" + std::to_string(p.epochs) + ", loss " +
+                                      std::to_string(p.loss);
+                progress({fraction, message});
+            };
+            core::trainModel(*net, ds, options, onBatch, &cancel);
+            core::saveCheckpoint(*net, out);
+            return QString::fromStdString(out);
+        },
+        QStringLiteral("Training %1 on %2").arg(QString::fromStdString(spec.name), dataset));
+}
+
+} // namespace exitscope::app
