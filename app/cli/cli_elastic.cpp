@@ -7,6 +7,7 @@
 #include "core/config/tuned_config.h"
 #include "core/elastic/elastic_config.h"
 #include "core/elastic/evaluation.h"
+#include "core/policy/calibration.h"
 #include "core/trace/trace.h"
 #include "simulator/platform/platform.h"
 
@@ -78,7 +79,7 @@ int runElastic(const std::vector<std::string>& argv) {
     const CliArgs args(argv,
                        {"trace", "val-trace", "deadline", "unit", "device", "m", "random-plans", "times", "seed",
                         "hidden", "epochs", "max-samples", "threads", "out"},
-                       {"json"});
+                       {"json", "calibrate"});
     const std::string testPath = args.require("trace");
     const std::string spec = args.require("deadline");
     const std::string unit = args.get("unit", "fraction");
@@ -91,13 +92,22 @@ int runElastic(const std::vector<std::string>& argv) {
         }
     }();
 
-    const auto test = core::readTrace(testPath);
+    auto test = core::readTrace(testPath);
     const std::string valPath = args.has("val-trace") ? args.get("val-trace") : derivedValTrace(testPath);
-    const auto val = core::readTrace(valPath);
+    auto val = core::readTrace(valPath);
     if (val.numExits != test.numExits || metadataOf(val, "weights_hash") != metadataOf(test, "weights_hash"))
         throw core::Error("elastic: " + valPath + " and " + testPath +
                           " come from different models (weights hash or number of exits differ)");
     const int64_t K = test.numExits;
+    // Calibrated confidences make better proxies of the probability of
+    // being right, which is what the plan's expected accuracy needs; the
+    // argmax (and so every exit's correctness) does not change.
+    std::vector<float> temperatures;
+    if (args.has("calibrate")) {
+        temperatures = core::fitTemperatures(val);
+        core::applyTemperatures(val, temperatures);
+        core::applyTemperatures(test, temperatures);
+    }
     if (K > 64) throw core::Error("elastic: the planner handles at most 64 exits, the trace has " + std::to_string(K));
 
     std::string deviceName = "profiling machine";
@@ -151,6 +161,7 @@ int runElastic(const std::vector<std::string>& argv) {
         s.distributionMs = distribution;
         s.device = args.get("device");
         s.predictor = predictor;
+        s.temperatures = temperatures;
         s.expectedTestAccuracy = ev.row("einet").expectedAccuracy;
         config.elastic = s;
         core::saveConfig(config, args.get("out"));
@@ -177,6 +188,7 @@ int runElastic(const std::vector<std::string>& argv) {
             {"predictor", {{"layers", describeWidths(K, popts.hidden)}, {"epochs", popts.epochs},
                            {"train_seconds", trainSeconds}, {"mae_by_observed", error.byObserved},
                            {"mae_by_exit", error.byExit}}},
+            {"temperatures", temperatures},
             {"eval_seconds", evalSeconds},
             {"rows", rows},
         };
@@ -193,6 +205,11 @@ int runElastic(const std::vector<std::string>& argv) {
     std::printf("deadline:   %s%s = %s ms, mean %.3f ms\n", spec.c_str(),
                 unit == "fraction" ? " (fraction of every branch run)" : " ms", distribution.describe().c_str(),
                 distribution.mean());
+    if (!temperatures.empty()) {
+        std::printf("confidence: max softmax after per-exit temperature scaling fitted on VAL:");
+        for (float t : temperatures) std::printf(" %.3f", t);
+        std::printf("\n");
+    }
     std::printf("predictor:  MLP %s trained on %s (%lld samples, %lld epochs) in %.2f s\n",
                 describeWidths(K, popts.hidden).c_str(), valPath.c_str(), static_cast<long long>(val.numSamples),
                 static_cast<long long>(popts.epochs), trainSeconds);

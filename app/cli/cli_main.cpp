@@ -43,7 +43,7 @@ commands:
            127.0.0.1 over a shaped TCP link; measured against simulated median latency per case
   elastic  --trace TEST --deadline fixed:X|uniform:A,B|normal:MU,SIGMA|exponential:RATE|exponential:mean=M|csv:FILE
            [--unit fraction|ms] [--val-trace VAL] [--device PRESET|FILE] [--m 4] [--random-plans 16] [--times 20]
-           [--seed S] [--hidden 32,32] [--epochs 30] [--max-samples N] [--threads N] [--json] [--out CONFIG.json]
+           [--calibrate] [--seed S] [--hidden 32,32] [--epochs 30] [--max-samples N] [--threads N] [--json] [--out C.json]
            EINet under an unpredictable forced exit: CS-Predictor trained on VAL (default: the -val trace next to
            TEST), online hybrid plans against static, confidence and random-search plans; deadlines are fractions
            of the time with every branch run unless --unit ms

@@ -378,7 +378,7 @@ std::string ForcedExitDistribution::describe() const {
         case Kind::Fixed: os << "fixed " << m_values[0]; break;
         case Kind::Uniform: os << "uniform [" << m_values[0] << ", " << m_values[1] << "]"; break;
         case Kind::Normal: os << "normal(" << m_values[0] << ", " << m_values[1] << ") truncated at 0"; break;
-        case Kind::Exponential: os << "exponential, mean " << 1.0 / m_values[0]; break;
+        case Kind::Exponential: os << "exponential, rate " << m_values[0]; break;
         case Kind::Empirical:
             os << "empirical, " << m_values.size() << " times in [" << m_values.front() << ", " << m_values.back()
                << "]";

@@ -1,6 +1,7 @@
 #include "core/elastic/elastic_config.h"
 
 #include "core/common/error.h"
+#include "core/policy/calibration.h"
 
 #include <cmath>
 
@@ -18,6 +19,7 @@ nlohmann::json elasticSettingsToJson(const ElasticSettings& s) {
           {"distribution_ms", s.distributionMs.toJson()}}},
         {"device", s.device},
         {"predictor", s.predictor.toJson()},
+        {"temperatures", s.temperatures},
         {"expected_test_accuracy", nullptr},
     };
     if (s.expectedTestAccuracy && std::isfinite(*s.expectedTestAccuracy))
@@ -69,6 +71,19 @@ ElasticSettings elasticSettingsFromJson(const nlohmann::json& j, int64_t numExit
     if (s.predictor.numExits() != numExits)
         throw Error(where + ".predictor is for " + std::to_string(s.predictor.numExits()) + " exits, the model has " +
                     std::to_string(numExits));
+    if (j.contains("temperatures")) {
+        const auto& t = j.at("temperatures");
+        if (!t.is_array()) throw Error(where + ".temperatures is not an array");
+        for (const auto& v : t) {
+            if (!v.is_number()) throw Error(where + ".temperatures holds a value that is not a number");
+            s.temperatures.push_back(v.get<float>());
+        }
+        try {
+            checkTemperatures(s.temperatures, numExits);
+        } catch (const Error& e) {
+            throw Error(where + ".temperatures: " + e.what());
+        }
+    }
     if (j.contains("expected_test_accuracy") && !j.at("expected_test_accuracy").is_null()) {
         const auto& a = j.at("expected_test_accuracy");
         if (!a.is_number() || a.get<double>() < 0.0 || a.get<double>() > 1.0)

@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace exitscope::core {
 
@@ -24,6 +25,7 @@ struct ElasticSettings {
     ForcedExitDistribution distributionMs = ForcedExitDistribution::fixed(0.0);  ///< T in milliseconds
     std::string device;                   ///< device preset or file; empty: the profiling machine
     ConfidencePredictor predictor;
+    std::vector<float> temperatures;      ///< per-exit temperatures the confidences were taken at (empty: none)
     std::optional<double> expectedTestAccuracy;  ///< EINet's accuracy on the test trace, when evaluated
 };
 

@@ -260,6 +260,7 @@ TEST(ElasticConfig, RoundTripAndOldConfigsStillLoad) {
     s.device = "phone-class";
     s.predictor = es::ConfidencePredictor::train(randomWalkConfidences(100, 3, 1), 3, quickOptions());
     s.expectedTestAccuracy = 0.875;
+    s.temperatures = {1.5f, 1.25f, 2.0f};
     c.elastic = s;
     const std::string path = ::testing::TempDir() + "elastic_new.json";
     es::saveConfig(c, path);
@@ -276,11 +277,15 @@ TEST(ElasticConfig, RoundTripAndOldConfigsStillLoad) {
     EXPECT_EQ(e.device, "phone-class");
     EXPECT_DOUBLE_EQ(*e.expectedTestAccuracy, 0.875);
     EXPECT_EQ(e.predictor.toJson(), s.predictor.toJson());
+    EXPECT_EQ(e.temperatures, s.temperatures);
     EXPECT_EQ(back.policy.staticExit, 2);
 
     auto j = es::configToJson(c);
     j["elastic"]["deadline"]["unit"] = "seconds";
     expectMessageHas([&] { es::configFromJson(j, "cfg.json"); }, "cfg.json: elastic.deadline.unit 'seconds'");
+    j = es::configToJson(c);
+    j["elastic"]["temperatures"] = {1.0, 1.0};
+    expectMessageHas([&] { es::configFromJson(j, "cfg.json"); }, "elastic.temperatures");
     j = es::configToJson(c);
     j["elastic"]["search"] = "beam";
     expectMessageHas([&] { es::configFromJson(j, "cfg.json"); }, "elastic.search");
