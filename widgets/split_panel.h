@@ -130,6 +130,7 @@ private:
     void replan();
     void updateChart();
     void updateTables();
+    QString barToolTip(std::size_t i) const;
     void refreshPlatformControls();
     void readGoalControls();
     SplitBar barFor(const simulator::DesignFigures& f, std::size_t split, bool feasible) const;

@@ -204,6 +204,31 @@ TEST(SplitPanel, BundledTraceWithItsMeasuredSplitsReplansFast) {
     if (!dir.isEmpty()) panel.grab().save(QDir(dir).filePath(QStringLiteral("split_panel.png")));
 }
 
+TEST(SplitPanel, ATraceWithoutAnInputShapeIsRefusedAndTheOldOneStays) {
+    SplitPanel panel;
+    ASSERT_TRUE(panel.setTrace(splitTrace()));
+    const auto before = panel.bars().size();
+    Trace bad = splitTrace();
+    bad.metadata.erase("model_spec");
+    EXPECT_FALSE(panel.setTrace(bad));
+    EXPECT_TRUE(panel.errorString().contains(QStringLiteral("model_spec"))) << panel.errorString().toStdString();
+    EXPECT_TRUE(panel.hasTrace());
+    EXPECT_EQ(panel.bars().size(), before);
+}
+
+TEST(SplitPanel, MeasuredSplitsOfOtherWeightsFallBackToTheEstimateWithAWarning) {
+    const QString assets = qEnvironmentVariable("EXITSCOPE_ASSETS", QStringLiteral(EXITSCOPE_SOURCE_DIR "/assets"));
+    const Trace t =
+        exitscope::core::readTrace((assets + QStringLiteral("/models/msdnet-fashion-mnist-test.safetensors")).toStdString());
+    SplitPanel panel;
+    ASSERT_TRUE(panel.setTrace(t, assets + QStringLiteral("/models/vgg-fine-fashion-mnist-splits.safetensors")));
+    EXPECT_FALSE(panel.usesMeasuredSplits());
+    EXPECT_TRUE(panel.splitWarning().contains(QStringLiteral("vgg-fine-fashion-mnist-splits"))) << panel.splitWarning().toStdString();
+    // The estimate: server only, a cut after each of the first four blocks (all ReLU), device only.
+    ASSERT_EQ(panel.bars().size(), 6u);
+    EXPECT_EQ(panel.bars()[0].label, QStringLiteral("server only"));
+}
+
 TEST(EventTimeline, ReproducibleForASeedAndDifferentForAnother) {
     EventTimeline timeline;
     ASSERT_TRUE(timeline.setTrace(splitTrace())) << timeline.errorString().toStdString();
@@ -252,14 +277,29 @@ TEST(EventTimeline, ReproducibleForASeedAndDifferentForAnother) {
     timeline.run();
     ASSERT_TRUE(failed.wait(10000));
     EXPECT_FALSE(timeline.errorString().isEmpty());
+    // What a person sees, on the bundled model (saved only when asked for).
     const QString dir = qEnvironmentVariable("EXITSCOPE_WIDGET_SHOTS");
     if (!dir.isEmpty()) {
-        c.goal = Goal::lowestLatency(0.5);
-        timeline.setConditions(c);
-        QSignalSpy done(&timeline, &EventTimeline::simulationFinished);
-        timeline.run();
-        done.wait(10000);
-        timeline.resize(1100, 420);
-        timeline.grab().save(QDir(dir).filePath(QStringLiteral("event_timeline.png")));
+        const QString assets = qEnvironmentVariable("EXITSCOPE_ASSETS", QStringLiteral(EXITSCOPE_SOURCE_DIR "/assets"));
+        EventTimeline shown;
+        shown.resize(1200, 460);
+        ASSERT_TRUE(shown.setTrace(
+            exitscope::core::readTrace((assets + QStringLiteral("/models/msdnet-fashion-mnist-test.safetensors")).toStdString()),
+            assets + QStringLiteral("/models/msdnet-fashion-mnist-splits.safetensors")));
+        c.device = exitscope::simulator::loadPlatformSpec("raspberry-pi-class");
+        c.server = exitscope::simulator::loadPlatformSpec("gpu-server");
+        c.link.bandwidthMbps = 2.0;
+        c.link.rttMs = 10.0;
+        c.goal = Goal::lowestLatency(0.9);
+        shown.setConditions(c);
+        s.numRequests = 3000;
+        s.ratePerS = 40.0;
+        s.seed = 3;
+        s.walkSpread = 30.0;
+        shown.setSettings(s);
+        QSignalSpy done(&shown, &EventTimeline::simulationFinished);
+        shown.run();
+        ASSERT_TRUE(done.wait(20000)) << shown.errorString().toStdString();
+        shown.grab().save(QDir(dir).filePath(QStringLiteral("event_timeline.png")));
     }
 }
