@@ -13,8 +13,8 @@
 //                        profile (backbone 0.25 ms per exit point, branches
 //                        0.05-0.15 ms) with random-walk confidences.
 // Afterwards the optimality gap of hybrid and greedy against enumeration is
-// printed over many re-plan problems (each test sample planned from scratch
-// and again after observing the first half of its exits).
+// printed over many re-plan problems: each test sample re-planned after its
+// first exit and after the first half of its exits ran.
 //
 // usage: bench_elastic [--m 4] [benchmark flags]
 
@@ -161,7 +161,10 @@ void printGaps(const Case& c) {
         int64_t problems = 0;
         for (int64_t n = 0; n < N; ++n) {
             const float* truth = c.confidences.data() + n * K;
-            for (int64_t L : {int64_t{0}, K / 2}) {
+            // After the first exit, and after half of them, every sample is
+            // a different problem (before any, the predictor's answer is the
+            // same for all).
+            for (int64_t L : {int64_t{1}, K / 2}) {
                 for (int64_t k = 0; k < K; ++k) mask[static_cast<std::size_t>(k)] = k < L ? 1 : 0;
                 c.predictor.predict(truth, mask.data(), predicted.data());
                 std::copy(predicted.begin(), predicted.end(), conf.begin());
