@@ -1,8 +1,11 @@
 #include "app/gui/default_assets.h"
 #include "app/gui/main_window.h"
+#include "widgets/dataset_images.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QEvent>
 #include <QPixmap>
 #include <QStringList>
 #include <QTimer>
@@ -15,10 +18,33 @@ void printError(const QString& message) {
     std::fprintf(stderr, "exitscope: error: %s\n", qPrintable(message));
 }
 
+/// Prints the time from the start of main() to the window's first paint,
+/// the first frame the user can interact with (--startup-time).
+class FirstFrameReporter : public QObject {
+public:
+    explicit FirstFrameReporter(const QElapsedTimer& clock) : m_clock(clock) {}
+
+    bool eventFilter(QObject* watched, QEvent* event) override {
+        if (event->type() == QEvent::Paint && !m_done) {
+            m_done = true;
+            std::printf("exitscope: first frame after %lld ms\n", static_cast<long long>(m_clock.elapsed()));
+            std::fflush(stdout);
+        }
+        return QObject::eventFilter(watched, event);
+    }
+
+private:
+    const QElapsedTimer& m_clock;
+    bool m_done = false;
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
+    QElapsedTimer clock;
+    clock.start();
     QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("exitscope"));
     QApplication::setApplicationName(QStringLiteral("exitscope"));
     QApplication::setApplicationVersion(QStringLiteral(EXITSCOPE_VERSION));
 
@@ -43,12 +69,17 @@ int main(int argc, char** argv) {
         QStringLiteral("Save a picture of the window to FILE (.png) once it is shown, then quit (exit status as "
                        "for --quit-after-load, or 1 when the picture cannot be saved)."),
         QStringLiteral("FILE"));
-    parser.addOptions({weightsOption, traceOption, quitOption, screenshotOption});
+    const QCommandLineOption startupOption(
+        QStringLiteral("startup-time"),
+        QStringLiteral("Print the milliseconds from start to the window's first painted frame."));
+    parser.addOptions({weightsOption, traceOption, quitOption, screenshotOption, startupOption});
     parser.process(app);
 
     const bool batch = parser.isSet(quitOption) || parser.isSet(screenshotOption);
     exitscope::app::MainWindow window;
     window.setErrorPopups(!batch);
+    FirstFrameReporter reporter(clock);
+    if (parser.isSet(startupOption)) window.installEventFilter(&reporter);
     window.show();
 
     QStringList errors;
@@ -78,6 +109,17 @@ int main(int argc, char** argv) {
     int status = errors.isEmpty() ? 0 : 1;
     QTimer::singleShot(0, &window, [&] {
         QApplication::processEvents();
+        if (parser.isSet(screenshotOption)) {
+            // The picture should show the thumbnails, which load on a worker
+            // thread; wait for them a little (not at all when they cannot come).
+            QElapsedTimer wait;
+            wait.start();
+            while (window.images()->state() == exitscope::widgets::DatasetImages::State::Loading &&
+                   wait.elapsed() < 15000) {
+                QApplication::processEvents(QEventLoop::AllEvents, 50);
+            }
+            QApplication::processEvents();
+        }
         if (parser.isSet(screenshotOption)) {
             const QString file = parser.value(screenshotOption);
             if (!window.grab().save(file)) {

@@ -1,148 +1,64 @@
 #include "app/gui/main_window.h"
 
-#include "core/common/error.h"
-#include "core/model/checkpoint.h"
-#include "widgets/model_summary.h"
-#include "widgets/trace_overview.h"
+#include "core/data/dataset.h"
+#include "widgets/dataset_images.h"
+#include "widgets/exit_histogram.h"
+#include "widgets/explorer.h"
+#include "widgets/explorer_export.h"
+#include "widgets/image_inspector.h"
+#include "widgets/tradeoff_plot.h"
 
-#include <QAction>
+#include <QApplication>
 #include <QDir>
-#include <QFileDialog>
-#include <QFileInfo>
-#include <QKeySequence>
+#include <QDockWidget>
 #include <QLabel>
-#include <QMenuBar>
+#include <QMenu>
 #include <QMessageBox>
-#include <QStackedWidget>
 #include <QStatusBar>
-#include <QTabWidget>
-#include <QVBoxLayout>
 
 #include <exception>
 
 namespace exitscope::app {
 
 MainWindow::MainWindow(QWidget* parent)
-    : QMainWindow(parent), m_model(new widgets::ModelSummary), m_banner(new QLabel),
-      m_stack(new QStackedWidget), m_empty(new QLabel), m_tabs(new QTabWidget) {
+    : QMainWindow(parent), m_explorer(new widgets::Explorer(this)), m_images(new widgets::DatasetImages(this)) {
     setWindowTitle(QStringLiteral("ExitScope"));
-    resize(1200, 780);
-
-    m_banner->setWordWrap(true);
-    m_banner->setTextFormat(Qt::PlainText);
-    m_banner->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_banner->setMargin(8);
-    m_banner->setStyleSheet(
-        QStringLiteral("QLabel { background: #fff4d6; border: 1px solid #e0b050; color: #402800; }"));
-    m_banner->hide();
-
-    m_empty->setAlignment(Qt::AlignCenter);
-    m_empty->setText(QStringLiteral("No trace loaded. Open one with File \u2192 Open Trace..."));
-
-    m_tabs->setTabsClosable(true);
-    m_tabs->setDocumentMode(true);
-    connect(m_tabs, &QTabWidget::tabCloseRequested, this, [this](int index) {
-        QWidget* page = m_tabs->widget(index);
-        m_tabs->removeTab(index);
-        page->deleteLater();
-        updateCentralPage();
-    });
-
-    m_stack->addWidget(m_empty);
-    m_stack->addWidget(m_tabs);
-
-    auto* central = new QWidget;
-    auto* layout = new QVBoxLayout(central);
-    layout->addWidget(m_banner);
-    layout->addWidget(m_model);
-    layout->addWidget(m_stack, 1);
-    setCentralWidget(central);
-
+    setObjectName(QStringLiteral("MainWindow"));
+    resize(1500, 940);
+    setAcceptDrops(true);
+    m_normalFont = font();
+    createDocks();
     createMenus();
+    connect(m_explorer, &widgets::Explorer::tracesChanged, this, &MainWindow::requestImagesForTrace);
     statusBar()->showMessage(QStringLiteral("Ready"));
 }
 
-void MainWindow::createMenus() {
-    QMenu* file = menuBar()->addMenu(QStringLiteral("&File"));
-    QAction* openWeights = file->addAction(QStringLiteral("Open &Weights..."), this, &MainWindow::chooseWeights);
-    openWeights->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
-    QAction* openTrace = file->addAction(QStringLiteral("Open &Trace..."), this, &MainWindow::chooseTrace);
-    openTrace->setShortcut(QKeySequence::Open);
-    file->addSeparator();
-    QAction* quit = file->addAction(QStringLiteral("&Quit"), this, &QWidget::close);
-    quit->setShortcut(QKeySequence::Quit);
-}
+MainWindow::~MainWindow() = default;
 
-bool MainWindow::openWeights(const QString& path) {
-    try {
-        const core::ModelSpec spec = core::readCheckpointSpec(path.toStdString());
-        m_model->setSpec(spec, QFileInfo(path).absoluteFilePath());
-    } catch (const std::exception& e) {
-        // core::Error carries a message naming the file; anything else still
-        // must not take the window down.
-        reportError(QString::fromStdString(e.what()));
-        return false;
-    }
-    for (int i = 0; i < m_tabs->count(); ++i) {
-        static_cast<widgets::TraceOverview*>(m_tabs->widget(i))->setReferenceWeightsHash(m_model->weightsHash());
-    }
-    m_lastDir = QFileInfo(path).absolutePath();
-    statusBar()->showMessage(QStringLiteral("Loaded weights %1").arg(path));
-    return true;
-}
-
-bool MainWindow::openTrace(const QString& path) {
-    const QString absolute = QFileInfo(path).absoluteFilePath();
-    widgets::TraceOverview* existing = nullptr;
-    for (int i = 0; i < m_tabs->count() && !existing; ++i) {
-        auto* page = static_cast<widgets::TraceOverview*>(m_tabs->widget(i));
-        if (page->source() == absolute) existing = page;
-    }
-    auto* overview = existing ? existing : new widgets::TraceOverview;
-    if (!overview->loadFile(absolute)) {
-        reportError(overview->errorString());
-        if (!existing) delete overview;
-        return false;
-    }
-    overview->setReferenceWeightsHash(m_model->weightsHash());
-    const QString split = overview->summaryValue(QStringLiteral("split"));
-    QString title = split.isEmpty() ? QFileInfo(path).completeBaseName() : split;
-    for (int i = 0; i < m_tabs->count(); ++i) {
-        // Two "val" tabs (two models, say) must be told apart at a glance.
-        if (m_tabs->widget(i) != overview && m_tabs->tabText(i) == title) {
-            const QFileInfo info(absolute);
-            title = QStringLiteral("%1 (%2)").arg(title, split.isEmpty() ? info.dir().dirName() : info.fileName());
-            break;
+QDockWidget* MainWindow::addPanelDock(QWidget* panel, const QString& title, Qt::DockWidgetArea area,
+                                      const QString& objectName) {
+    auto* dock = new QDockWidget(title, this);
+    dock->setObjectName(objectName.isEmpty() ? title : objectName);
+    dock->setWidget(panel);
+    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
+                      QDockWidget::DockWidgetClosable);
+    QDockWidget* neighbour = nullptr;
+    for (QDockWidget* other : findChildren<QDockWidget*>()) {
+        if (other != dock && dockWidgetArea(other) == area && !other->isFloating() && other->isVisible()) {
+            neighbour = other;
         }
     }
-    int index = m_tabs->indexOf(overview);
-    if (index < 0) index = m_tabs->addTab(overview, title);
-    m_tabs->setTabText(index, title);
-    m_tabs->setTabToolTip(index, absolute);
-    m_tabs->setCurrentIndex(index);
-    updateCentralPage();
-    m_lastDir = QFileInfo(path).absolutePath();
-    statusBar()->showMessage(QStringLiteral("Loaded trace %1 (%2 samples)")
-                                 .arg(path, overview->summaryValue(QStringLiteral("samples"))));
-    return true;
+    addDockWidget(area, dock);
+    if (neighbour) tabifyDockWidget(neighbour, dock);
+    if (m_viewMenu) m_viewMenu->addAction(dock->toggleViewAction());
+    return dock;
 }
 
 void MainWindow::showNotice(const QString& text) {
     m_banner->setText(text);
     m_banner->setVisible(!text.isEmpty());
+    m_bannerDock->setVisible(!text.isEmpty());
     if (!text.isEmpty()) statusBar()->showMessage(text.section(QLatin1Char('\n'), 0, 0));
-}
-
-void MainWindow::chooseWeights() {
-    const QString path = QFileDialog::getOpenFileName(this, QStringLiteral("Open Weights"), m_lastDir,
-                                                      QStringLiteral("ExitScope checkpoints (*.pt);;All files (*)"));
-    if (!path.isEmpty()) openWeights(path);
-}
-
-void MainWindow::chooseTrace() {
-    const QString path = QFileDialog::getOpenFileName(this, QStringLiteral("Open Trace"), m_lastDir,
-                                                      QStringLiteral("Traces (*.safetensors);;All files (*)"));
-    if (!path.isEmpty()) openTrace(path);
 }
 
 void MainWindow::reportError(const QString& message) {
@@ -157,8 +73,98 @@ void MainWindow::reportError(const QString& message) {
     }
 }
 
-void MainWindow::updateCentralPage() {
-    m_stack->setCurrentWidget(m_tabs->count() > 0 ? static_cast<QWidget*>(m_tabs) : m_empty);
+void MainWindow::reportDone(const QString& message) {
+    statusBar()->showMessage(message, 8000);
+}
+
+void MainWindow::setPresentationMode(bool on) {
+    QFont f = m_normalFont;
+    if (on) f.setPointSizeF(f.pointSizeF() * 1.45);
+    setFont(f);
+    m_inspector->setPresentationMode(on);
+    if (on) {
+        m_inspectorDock->show();
+        m_inspectorDock->raise();
+        if (m_explorer->selectedSample() < 0) m_explorer->selectSample(0);
+    }
+}
+
+void MainWindow::requestImagesForTrace() {
+    const core::Trace* t = m_explorer->testTrace();
+    if (!t) return;
+    auto meta = [t](const char* key) {
+        const auto it = t->metadata.find(key);
+        return it == t->metadata.end() ? QString() : QString::fromStdString(it->second);
+    };
+    const QString dataset = m_datasetOverride.isEmpty() ? meta("dataset") : m_datasetOverride;
+    if (dataset.isEmpty()) {
+        showNotice(QStringLiteral("The test trace does not name its data set, so no images can be shown. "
+                                  "Open one with File \u2192 Open Data Set."));
+        return;
+    }
+    core::SplitKind split = core::SplitKind::Test;
+    try {
+        split = core::parseSplitKind(meta("split").toStdString());
+    } catch (const std::exception&) {
+        split = core::SplitKind::Test;
+    }
+    std::vector<std::pair<int64_t, int64_t>> expected;
+    const int64_t step = std::max<int64_t>(1, t->numSamples / 64);
+    for (int64_t n = 0; n < t->numSamples; n += step) {
+        expected.emplace_back(t->sampleIndex[static_cast<std::size_t>(n)], t->labels[static_cast<std::size_t>(n)]);
+    }
+    m_images->setExpectedLabels(std::move(expected));
+    m_images->request(dataset, split, meta("split_seed").toULongLong());
+}
+
+bool MainWindow::exportTunedConfig(const QString& path) {
+    QString error;
+    if (!widgets::exportTunedConfig(*m_explorer, path, &error)) {
+        reportError(error);
+        return false;
+    }
+    reportDone(QStringLiteral("Wrote the tuned config %1").arg(path));
+    return true;
+}
+
+bool MainWindow::exportOutcomesCsv(const QString& path) {
+    QString error;
+    if (!widgets::exportOutcomesCsv(*m_explorer, path, &error)) {
+        reportError(error);
+        return false;
+    }
+    reportDone(QStringLiteral("Wrote the per-image outcomes %1").arg(path));
+    return true;
+}
+
+bool MainWindow::exportPlots(const QString& directory) {
+    const QDir dir(directory);
+    QString error;
+    for (const QString& suffix : {QStringLiteral("png"), QStringLiteral("pdf")}) {
+        const bool ok = m_tradeoff->savePlot(dir.filePath(QStringLiteral("tradeoff.") + suffix), &error) &&
+                        m_histogram->savePlot(dir.filePath(QStringLiteral("exit-histogram.") + suffix), &error) &&
+                        m_inspector->savePlot(dir.filePath(QStringLiteral("confidence-per-exit.") + suffix), &error);
+        if (!ok) {
+            reportError(error);
+            return false;
+        }
+    }
+    reportDone(QStringLiteral("Wrote every plot as PNG and PDF into %1").arg(directory));
+    return true;
+}
+
+bool MainWindow::exportSummaryReport(const QString& path) {
+    QString error;
+    const QList<QPair<QString, QWidget*>> figures = {
+        {QStringLiteral("Accuracy against cost"), m_tradeoff->plotWidget()},
+        {QStringLiteral("Where the images leave"), m_histogram->plotWidget()},
+    };
+    if (!widgets::exportSummaryReport(*m_explorer, figures, path, &error)) {
+        reportError(error);
+        return false;
+    }
+    reportDone(QStringLiteral("Wrote the summary report %1").arg(path));
+    return true;
 }
 
 } // namespace exitscope::app

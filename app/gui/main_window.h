@@ -2,56 +2,122 @@
 
 #include <QMainWindow>
 #include <QString>
+#include <QStringList>
 
+class QDockWidget;
 class QLabel;
-class QStackedWidget;
+class QMenu;
 class QTabWidget;
 
 namespace exitscope::widgets {
+class ControlsPanel;
+class DatasetImages;
+class Explorer;
+class ExitHistogram;
+class GalleryView;
+class ImageInspector;
 class ModelSummary;
-class TraceOverview;
+class TradeoffPlot;
 }
 
 namespace exitscope::app {
 
-/// The ExitScope main window: the loaded model weights on top and one tab
-/// per loaded trace below. Only wiring lives here; what is shown comes
-/// from the widgets library. A file that fails to load leaves the window
-/// as it was and its error goes to the status bar (and a message box when
-/// popups are on).
+/// The ExitScope main window. Only wiring lives here (and in docks.cpp,
+/// menus.cpp and file_open.cpp): the shared Explorer controller, the data
+/// set images, and one dock per view (controls, trade-off plot, gallery,
+/// image inspector, exit histogram, model and trace details) that the user
+/// can move. A file that fails to load leaves the window as it was and its
+/// error goes to the status bar (and a message box when popups are on).
 class MainWindow : public QMainWindow {
     Q_OBJECT
 
 public:
     explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
 
     /// Reads the spec of a checkpoint and shows it. False on failure; see lastError().
     bool openWeights(const QString& path);
-    /// Reads a trace and shows it in its own tab (reloading the tab that
-    /// already shows `path`). False on failure; see lastError().
+    /// Reads a trace: the explorer uses it (as validation or test trace by
+    /// its split) and its details get a tab. False on failure; see lastError().
     bool openTrace(const QString& path);
+    /// Shows the images of a data set (name, IDX or CIFAR-10 directory, image folder) for the traces.
+    bool openDataset(const QString& nameOrPath);
+    /// Applies a tuned config's policy; an error when it was tuned for another model.
+    bool openTunedConfig(const QString& path);
+    /// Opens any of the above, chosen by the file's kind; images are offered
+    /// to imageDropped() for the live view.
+    bool openPath(const QString& path);
     /// Shows `text` in a banner above everything else (what is missing and
     /// how to make it, say); an empty text hides the banner.
     void showNotice(const QString& text);
 
     QString lastError() const { return m_lastError; }
-    /// Whether errors also pop up a message box (off for batch runs such as --quit-after-load).
+    /// Whether errors also pop up a message box (off for batch runs such as
+    /// --quit-after-load); off also keeps the recent-files list untouched.
     void setErrorPopups(bool on) { m_errorPopups = on; }
 
+    /// The controller every view listens to; connect new panels to its signals.
+    widgets::Explorer* explorer() const { return m_explorer; }
+    /// The images of the loaded data set, for panels that show images.
+    widgets::DatasetImages* images() const { return m_images; }
+    /// Puts `panel` into a new dock titled `title` in `area` (tabbed with a
+    /// dock already there), adds it to the View menu and returns the dock.
+    QDockWidget* addPanelDock(QWidget* panel, const QString& title, Qt::DockWidgetArea area,
+                              const QString& objectName = {});
+
+    /// Larger fonts and the step-by-step walk through one image's exits.
+    void setPresentationMode(bool on);
+
+    bool exportTunedConfig(const QString& path);
+    bool exportOutcomesCsv(const QString& path);
+    /// Writes every plot as PNG and PDF into `directory`.
+    bool exportPlots(const QString& directory);
+    bool exportSummaryReport(const QString& path);
+
+signals:
+    /// An image file was dropped or opened; the live view may run it.
+    void imageDropped(const QString& path);
+
+protected:
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
 private:
+    void createDocks();
     void createMenus();
+    void createFileMenu();
+    void createExportMenu();
+    void rebuildRecentMenu();
+    void rememberRecent(const QString& path);
     void chooseWeights();
     void chooseTrace();
+    void chooseDataset();
+    void chooseTunedConfig();
+    void choosePlotExport(QWidget* plotOwner, const QString& name);
+    void requestImagesForTrace();
     void reportError(const QString& message);
-    void updateCentralPage();
+    void reportDone(const QString& message);
+    widgets::ModelSummary* modelSummary() const { return m_model; }
 
-    widgets::ModelSummary* m_model;
-    QLabel* m_banner;
-    QStackedWidget* m_stack;
-    QLabel* m_empty;
-    QTabWidget* m_tabs;
+    widgets::Explorer* m_explorer;
+    widgets::DatasetImages* m_images;
+    widgets::ModelSummary* m_model = nullptr;
+    QTabWidget* m_traceTabs = nullptr;
+    widgets::ControlsPanel* m_controls = nullptr;
+    widgets::TradeoffPlot* m_tradeoff = nullptr;
+    widgets::GalleryView* m_gallery = nullptr;
+    widgets::ImageInspector* m_inspector = nullptr;
+    widgets::ExitHistogram* m_histogram = nullptr;
+    QDockWidget* m_inspectorDock = nullptr;
+    QLabel* m_banner = nullptr;
+    QDockWidget* m_bannerDock = nullptr;
+    QMenu* m_viewMenu = nullptr;
+    QMenu* m_recentMenu = nullptr;
     QString m_lastError;
     QString m_lastDir;
+    QString m_datasetOverride;
+    QFont m_normalFont;
+
     bool m_errorPopups = true;
 };
 

@@ -1,0 +1,269 @@
+#include "core/config/tuned_config.h"
+#include "core/trace/trace.h"
+#include "explorer_fixture.h"
+#include "widgets/controls_panel.h"
+#include "widgets/dataset_images.h"
+#include "widgets/exit_histogram.h"
+#include "widgets/explorer.h"
+#include "widgets/explorer_export.h"
+#include "widgets/gallery_model.h"
+#include "widgets/gallery_view.h"
+#include "widgets/image_inspector.h"
+#include "widgets/slider_spin.h"
+#include "widgets/tradeoff_plot.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QImage>
+#include <QListView>
+#include <QSlider>
+#include <QTest>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QUndoStack>
+
+#include <gtest/gtest.h>
+
+using exitscope::test::sharedTrace;
+using namespace exitscope::widgets;
+
+namespace {
+
+void loadHandTraces(Explorer& e) {
+    e.setTraces(sharedTrace("val"), sharedTrace("test"), QStringLiteral("val"), QStringLiteral("test"));
+}
+
+QString readAll(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+}
+
+} // namespace
+
+TEST(ControlsPanel, ANumberTypedIntoTheBoxIsOneUpdateAndEveryViewShowsIt) {
+    Explorer e;
+    DatasetImages images;
+    ControlsPanel controls(&e);
+    ExitHistogram histogram(&e);
+    TradeoffPlot tradeoff(&e);
+    ImageInspector inspector(&e, &images);
+    loadHandTraces(e);
+    EXPECT_TRUE(controls.resultText().contains(QStringLiteral("Accuracy 100.00 %")));
+
+    QSignalSpy outcome(&e, &Explorer::outcomeChanged);
+    controls.thresholdEditor()->spinBox()->setValue(0.55);
+    EXPECT_EQ(outcome.count(), 1);
+    EXPECT_FLOAT_EQ(e.settings().threshold, 0.55f);
+    EXPECT_TRUE(controls.resultText().contains(QStringLiteral("Accuracy 75.00 %"))) << controls.resultText().toStdString();
+    EXPECT_TRUE(controls.resultText().contains(QStringLiteral("2.125 M MACs")));
+    // Exit 0 takes s0, s2 (right) and s3 (wrong); exit 1 takes s1 (right).
+    EXPECT_EQ(histogram.correctBars(), (QVector<double>{2, 1, 0}));
+    EXPECT_EQ(histogram.wrongBars(), (QVector<double>{1, 0, 0}));
+    EXPECT_DOUBLE_EQ(tradeoff.currentPoint().x(), 2.125);
+    EXPECT_DOUBLE_EQ(tradeoff.currentPoint().y(), 75.0);
+    EXPECT_EQ(tradeoff.curvePointCount(QStringLiteral("static")), 3);
+    EXPECT_EQ(tradeoff.curvePointCount(QStringLiteral("confidence")), 101);
+
+    // The slider's position follows the typed value, and undo moves the box back.
+    EXPECT_EQ(controls.thresholdEditor()->slider()->value(), 550);
+    e.undoStack()->undo();
+    EXPECT_DOUBLE_EQ(controls.thresholdEditor()->value(), 0.9);
+    EXPECT_EQ(outcome.count(), 2);
+    tradeoff.setCostUnit(TradeoffPlot::CostUnit::ParamFraction);
+    EXPECT_DOUBLE_EQ(tradeoff.currentPoint().x(), 1.0);  // everything at the last exit
+}
+
+TEST(ControlsPanel, TheSpinBoxRangeRejectsOutOfRangeNumbers) {
+    Explorer e;
+    ControlsPanel controls(&e);
+    loadHandTraces(e);
+    controls.thresholdEditor()->spinBox()->setValue(3.0);
+    EXPECT_FLOAT_EQ(e.settings().threshold, 1.0f);
+    controls.policyBox()->setCurrentIndex(1);  // budgeted
+    EXPECT_EQ(e.settings().policy, PolicyChoice::Budgeted);
+    EXPECT_DOUBLE_EQ(controls.budgetEditor()->minimum(), 1.5);
+    EXPECT_DOUBLE_EQ(controls.budgetEditor()->maximum(), 9.25);
+    controls.budgetEditor()->spinBox()->setValue(1.5);
+    EXPECT_DOUBLE_EQ(e.settings().budgetMacs, 1.5e6);
+    // The cheapest budget sends every image out at exit 0.
+    EXPECT_EQ(e.outcome().exitTaken, (std::vector<int64_t>{0, 0, 0, 0}));
+}
+
+TEST(ImageInspector, ShowsEachExitOfTheSelectedImage) {
+    Explorer e;
+    DatasetImages images;
+    ImageInspector inspector(&e, &images);
+    loadHandTraces(e);
+    e.setThreshold(0.55f);
+    e.selectSample(3);
+    EXPECT_TRUE(inspector.headerText().contains(QStringLiteral("wrong")));
+    EXPECT_EQ(inspector.cellText(0, 1), QStringLiteral("zero"));
+    EXPECT_EQ(inspector.cellText(0, 2), QStringLiteral("0.700"));
+    EXPECT_EQ(inspector.cellText(0, 4), QStringLiteral("leaves here"));
+    EXPECT_EQ(inspector.cellText(1, 4), QStringLiteral("not run"));
+    EXPECT_EQ(inspector.cellText(0, 3), QStringLiteral("zero 0.70, one 0.20, two 0.10"));
+    e.selectSample(1);
+    EXPECT_EQ(inspector.cellText(0, 4), QStringLiteral("continues"));
+    EXPECT_EQ(inspector.cellText(1, 4), QStringLiteral("leaves here"));
+
+    inspector.setPresentationMode(true);
+    EXPECT_EQ(inspector.step(), 0);
+    EXPECT_TRUE(inspector.caption().contains(QStringLiteral("next exit"))) << inspector.caption().toStdString();
+    EXPECT_TRUE(inspector.cellText(1, 1).isEmpty());  // not revealed yet
+    inspector.nextStep();
+    EXPECT_TRUE(inspector.caption().contains(QStringLiteral("leaves here, correctly")));
+    EXPECT_EQ(inspector.cellText(1, 1), QStringLiteral("one"));
+    inspector.nextStep();
+    inspector.nextStep();  // stays at the last exit
+    EXPECT_EQ(inspector.step(), 2);
+}
+
+TEST(GalleryView, ClickingAThumbnailSelectsTheImageEverywhere) {
+    Explorer e;
+    DatasetImages images;
+    GalleryView gallery(&e, &images);
+    loadHandTraces(e);
+    e.setThreshold(0.55f);
+    EXPECT_TRUE(gallery.summaryText().contains(QStringLiteral("4 images")));
+    QSignalSpy selection(&e, &Explorer::selectionChanged);
+    gallery.resize(600, 400);
+    gallery.show();
+    QCoreApplication::processEvents();
+    const QRect cell = gallery.listView()->visualRect(gallery.model()->index(3));  // row 3 shows s1
+    ASSERT_TRUE(cell.isValid());
+    QTest::mouseClick(gallery.listView()->viewport(), Qt::LeftButton, {}, cell.center());
+    ASSERT_EQ(selection.count(), 1);
+    EXPECT_EQ(e.selectedSample(), 1);
+}
+
+TEST(DatasetImages, AMissingDataSetIsANoteNotACrash) {
+    DatasetImages images;
+    QSignalSpy changed(&images, &DatasetImages::changed);
+    images.request(QStringLiteral("/no/such/dataset/dir"), exitscope::core::SplitKind::Test);
+    EXPECT_EQ(images.state(), DatasetImages::State::Loading);
+    for (int i = 0; i < 100 && images.state() == DatasetImages::State::Loading; ++i) changed.wait(50);
+    EXPECT_EQ(images.state(), DatasetImages::State::Failed);
+    EXPECT_TRUE(images.message().contains(QStringLiteral("/no/such/dataset/dir")));
+    EXPECT_TRUE(images.image(0).isNull());
+    EXPECT_EQ(images.thumbnail(0, 32).size(), QSize(32, 32));  // the placeholder
+}
+
+TEST(DatasetImages, ImagesSetDirectlyBecomeThumbnails) {
+    exitscope::core::ImageSet set;
+    set.channels = 1;
+    set.height = 2;
+    set.width = 2;
+    set.pixels = {0, 255, 255, 0};
+    set.labels = {0};
+    set.classNames = {"a"};
+    DatasetImages images;
+    images.setImages(set, QStringLiteral("hand"));
+    const QImage image = images.image(0);
+    ASSERT_FALSE(image.isNull());
+    EXPECT_EQ(qGray(image.pixel(0, 0)), 0);
+    EXPECT_EQ(qGray(image.pixel(1, 0)), 255);
+    EXPECT_TRUE(images.image(1).isNull());
+}
+
+TEST(Export, TunedConfigIsAcceptedByCoreAndTheCli) {
+    Explorer e;
+    loadHandTraces(e);
+    e.setThreshold(0.55f);
+    QTemporaryDir dir;
+    const QString config = dir.filePath(QStringLiteral("tuned.json"));
+    QString error;
+    ASSERT_TRUE(exportTunedConfig(e, config, &error)) << error.toStdString();
+    const auto loaded = exitscope::core::loadConfig(config.toStdString());
+    EXPECT_EQ(loaded.policy.kind, exitscope::core::PolicyKind::Confidence);
+    EXPECT_EQ(loaded.policy.confidence.thresholds, (std::vector<float>{0.55f}));
+    EXPECT_EQ(loaded.weightsHash, "00ff00ff00ff00ff");
+    ASSERT_TRUE(loaded.test.has_value());
+    EXPECT_DOUBLE_EQ(loaded.test->accuracy, 0.75);
+
+    // The CLI evaluates the exported config on the same trace and agrees.
+    const QString trace = dir.filePath(QStringLiteral("test.safetensors"));
+    exitscope::core::writeTrace(exitscope::test::explorerTrace("test"), trace.toStdString());
+    QProcess cli;
+    cli.start(QStringLiteral(EXITSCOPE_CLI_PATH),
+              {QStringLiteral("eval"), QStringLiteral("--trace"), trace, QStringLiteral("--config"), config});
+    ASSERT_TRUE(cli.waitForFinished(60000));
+    const QString output = QString::fromUtf8(cli.readAllStandardOutput() + cli.readAllStandardError());
+    EXPECT_EQ(cli.exitCode(), 0) << output.toStdString();
+    EXPECT_TRUE(output.contains(QStringLiteral("accuracy 75.00%"))) << output.toStdString();
+
+    // Loading it back into another explorer reproduces the setting.
+    Explorer other;
+    loadHandTraces(other);
+    ASSERT_TRUE(other.loadTunedConfig(config)) << other.errorString().toStdString();
+    EXPECT_FLOAT_EQ(other.settings().threshold, 0.55f);
+    EXPECT_EQ(other.outcome().exitTaken, e.outcome().exitTaken);
+}
+
+TEST(Export, ConfigOfAnotherModelOrGarbageIsRefusedAndChangesNothing) {
+    Explorer e;
+    loadHandTraces(e);
+    e.setThreshold(0.55f);
+    QTemporaryDir dir;
+    const QString config = dir.filePath(QStringLiteral("tuned.json"));
+    QString error;
+    ASSERT_TRUE(exportTunedConfig(e, config, &error));
+    auto foreign = exitscope::core::loadConfig(config.toStdString());
+    foreign.weightsHash = "abcdefabcdefabcd";
+    foreign.policy.confidence.thresholds = {0.75f};
+    const QString foreignPath = dir.filePath(QStringLiteral("foreign.json"));
+    exitscope::core::saveConfig(foreign, foreignPath.toStdString());
+    const QString garbage = dir.filePath(QStringLiteral("garbage.json"));
+    {
+        QFile f(garbage);
+        ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+        f.write("{ not json");
+    }
+    const int steps = e.undoStack()->count();
+    QSignalSpy outcome(&e, &Explorer::outcomeChanged);
+    EXPECT_FALSE(e.loadTunedConfig(foreignPath));
+    EXPECT_TRUE(e.errorString().contains(QStringLiteral("abcdefabcdefabcd"))) << e.errorString().toStdString();
+    EXPECT_FALSE(e.loadTunedConfig(garbage));
+    EXPECT_TRUE(e.errorString().contains(garbage)) << e.errorString().toStdString();
+    EXPECT_EQ(outcome.count(), 0);
+    EXPECT_EQ(e.undoStack()->count(), steps);
+    EXPECT_FLOAT_EQ(e.settings().threshold, 0.55f);
+
+    // The oracle cannot be exported; the older file stays as it was.
+    const QString before = readAll(config);
+    e.setPolicy(PolicyChoice::Oracle);
+    EXPECT_FALSE(exportTunedConfig(e, config, &error));
+    EXPECT_TRUE(error.contains(QStringLiteral("oracle")));
+    EXPECT_EQ(readAll(config), before);
+}
+
+TEST(Export, OutcomesCsvPlotsAndReport) {
+    Explorer e;
+    TradeoffPlot tradeoff(&e);
+    ExitHistogram histogram(&e);
+    loadHandTraces(e);
+    e.setThreshold(0.55f);
+    QTemporaryDir dir;
+    QString error;
+    const QString csv = dir.filePath(QStringLiteral("outcomes.csv"));
+    ASSERT_TRUE(exportOutcomesCsv(e, csv, &error)) << error.toStdString();
+    const QStringList lines = readAll(csv).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    ASSERT_EQ(lines.size(), 5);
+    EXPECT_EQ(lines[0], QStringLiteral("row,sample_index,label,label_name,exit,prediction,prediction_name,confidence,correct"));
+    EXPECT_EQ(lines[4], QStringLiteral("3,13,1,\"one\",0,0,\"zero\",0.7,0"));
+
+    for (const QString& name : {QStringLiteral("tradeoff.png"), QStringLiteral("tradeoff.pdf")}) {
+        ASSERT_TRUE(tradeoff.savePlot(dir.filePath(name), &error)) << error.toStdString();
+    }
+    EXPECT_FALSE(QImage(dir.filePath(QStringLiteral("tradeoff.png"))).isNull());
+    EXPECT_TRUE(readAll(dir.filePath(QStringLiteral("tradeoff.pdf"))).startsWith(QStringLiteral("%PDF")));
+    EXPECT_FALSE(histogram.savePlot(dir.filePath(QStringLiteral("plot.gif")), &error));
+    EXPECT_TRUE(error.contains(QStringLiteral(".png or .pdf")));
+
+    const QString report = dir.filePath(QStringLiteral("report.png"));
+    ASSERT_TRUE(exportSummaryReport(e, {{QStringLiteral("Trade-off"), tradeoff.plotWidget()}}, report, &error))
+        << error.toStdString();
+    EXPECT_EQ(QImage(report).size(), QSize(1600, 900));
+}

@@ -1,0 +1,158 @@
+#include "widgets/dataset_images.h"
+
+#include "core/data/registry.h"
+
+#include <QPainter>
+#include <QPointer>
+#include <QThread>
+
+#include <exception>
+
+namespace exitscope::widgets {
+
+namespace {
+
+constexpr int kThumbnailCacheEntries = 30000;
+
+const core::ImageSet* imagesIn(const core::Dataset* data, const core::ImageSet* direct, core::SplitKind split) {
+    if (direct) return direct;
+    return data ? &data->imagesOf(split) : nullptr;
+}
+
+} // namespace
+
+DatasetImages::DatasetImages(QObject* parent) : QObject(parent), m_thumbnails(kThumbnailCacheEntries) {}
+
+DatasetImages::~DatasetImages() {
+    for (QThread* thread : m_threads) {
+        thread->wait();
+        delete thread;
+    }
+}
+
+void DatasetImages::request(const QString& nameOrPath, core::SplitKind split, quint64 seed) {
+    const QString key = QStringLiteral("%1|%2|%3").arg(nameOrPath).arg(static_cast<int>(split)).arg(seed);
+    if (key == m_requested && m_state != State::Failed) return;
+    m_requested = key;
+    const quint64 generation = ++m_generation;
+    m_state = State::Loading;
+    m_message = QStringLiteral("Loading the images of %1...").arg(nameOrPath);
+    m_thumbnails.clear();
+    m_split = split;
+    m_direct.reset();
+    emit changed();
+
+    const std::string name = nameOrPath.toStdString();
+    QPointer<DatasetImages> self(this);
+    QThread* thread = QThread::create([self, name, seed, generation] {
+        std::shared_ptr<core::Dataset> data;
+        QString error;
+        try {
+            core::DatasetOptions options;
+            options.seed = seed;
+            data = std::make_shared<core::Dataset>(core::loadDataset(name, options));
+        } catch (const std::exception& e) {
+            error = QString::fromStdString(e.what());
+        }
+        // The destructor waits for this thread, so `self` is alive here.
+        QMetaObject::invokeMethod(
+            self, [self, generation, data, error] {
+                if (self) self->finish(generation, data, error);
+            },
+            Qt::QueuedConnection);
+    });
+    m_threads << thread;
+    connect(thread, &QThread::finished, this, [this, thread] {
+        m_threads.removeOne(thread);
+        thread->deleteLater();
+    });
+    thread->start(QThread::LowPriority);
+}
+
+void DatasetImages::finish(quint64 generation, std::shared_ptr<core::Dataset> data, const QString& error) {
+    if (generation != m_generation) return;
+    m_thumbnails.clear();
+    if (!data) {
+        m_state = State::Failed;
+        m_message = QStringLiteral("No images: %1. Open the data set with File \u2192 Open Data Set.").arg(error);
+        emit changed();
+        return;
+    }
+    m_data = std::move(data);
+    m_source = QString::fromStdString(m_data->name);
+    const core::ImageSet& images = m_data->imagesOf(m_split);
+    for (const auto& [index, label] : m_expected) {
+        if (index < 0 || index >= static_cast<int64_t>(images.size()) ||
+            images.labels[static_cast<std::size_t>(index)] != label) {
+            m_state = State::Failed;
+            m_message = QStringLiteral("The images of %1 do not match the trace (image %2 has another label or "
+                                       "is missing); open the data set the trace was profiled on.")
+                            .arg(m_source)
+                            .arg(index);
+            m_data.reset();
+            emit changed();
+            return;
+        }
+    }
+    m_state = State::Ready;
+    m_message = QStringLiteral("Images from %1 (%2 split)").arg(m_source, QString::fromStdString(core::toString(m_split)));
+    emit changed();
+}
+
+void DatasetImages::setExpectedLabels(std::vector<std::pair<int64_t, int64_t>> sampleLabels) {
+    m_expected = std::move(sampleLabels);
+}
+
+void DatasetImages::setImages(const core::ImageSet& images, const QString& source) {
+    ++m_generation;
+    m_requested.clear();
+    m_data.reset();
+    m_direct = std::make_shared<core::ImageSet>(images);
+    m_source = source;
+    m_state = State::Ready;
+    m_message = QStringLiteral("Images from %1").arg(source);
+    m_thumbnails.clear();
+    emit changed();
+}
+
+QImage DatasetImages::image(int64_t index) const {
+    if (m_state != State::Ready) return {};
+    const core::ImageSet* images = imagesIn(m_data.get(), m_direct.get(), m_split);
+    if (!images || index < 0 || index >= static_cast<int64_t>(images->size())) return {};
+    const int w = static_cast<int>(images->width), h = static_cast<int>(images->height);
+    const uint8_t* pixels = images->image(static_cast<std::size_t>(index));
+    if (images->channels == 1) {
+        return QImage(pixels, w, h, w, QImage::Format_Grayscale8).copy();
+    }
+    // Planar C x H x W to interleaved RGB; a fourth channel and beyond are not shown.
+    QImage out(w, h, QImage::Format_RGB888);
+    const int plane = w * h;
+    for (int y = 0; y < h; ++y) {
+        uchar* line = out.scanLine(y);
+        for (int x = 0; x < w; ++x) {
+            for (int c = 0; c < 3; ++c) {
+                const int channel = images->channels >= 3 ? c : 0;
+                line[x * 3 + c] = pixels[channel * plane + y * w + x];
+            }
+        }
+    }
+    return out;
+}
+
+QPixmap DatasetImages::thumbnail(int64_t index, int side) const {
+    const qint64 key = (static_cast<qint64>(index) << 12) | side;
+    if (const QPixmap* cached = m_thumbnails.object(key)) return *cached;
+    const QImage source = image(index);
+    if (source.isNull()) {
+        // Not cached: the real thumbnail replaces it once the images arrive.
+        QPixmap placeholder(side, side);
+        placeholder.fill(QColor(0xe4, 0xe4, 0xe4));
+        return placeholder;
+    }
+    auto* pixmap = new QPixmap(QPixmap::fromImage(source.scaled(side, side, Qt::KeepAspectRatio,
+                                                                Qt::SmoothTransformation)));
+    m_thumbnails.insert(key, pixmap);
+    return *pixmap;
+}
+
+} // namespace exitscope::widgets

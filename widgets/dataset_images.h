@@ -1,0 +1,70 @@
+#pragma once
+
+#include "core/data/dataset.h"
+
+#include <QCache>
+#include <QImage>
+#include <QObject>
+#include <QPixmap>
+#include <QString>
+
+#include <memory>
+
+class QThread;
+
+namespace exitscope::widgets {
+
+/// The images behind a trace, for thumbnails and the inspector: the data
+/// set a trace names (Fashion-MNIST from the registry, an IDX or CIFAR-10
+/// directory, an image folder) is read on a worker thread, so the window
+/// stays responsive; until then placeholders are shown, and a data set that
+/// cannot be found or does not match the trace becomes a note, never a crash.
+class DatasetImages : public QObject {
+    Q_OBJECT
+
+public:
+    enum class State { None, Loading, Ready, Failed };
+
+    explicit DatasetImages(QObject* parent = nullptr);
+    ~DatasetImages() override;
+
+    /// Loads `nameOrPath` (as core::loadDataset takes it) unless it is
+    /// already loaded or loading; the images of `split` are then looked up.
+    /// A newer request replaces an older one still running.
+    void request(const QString& nameOrPath, core::SplitKind split, quint64 seed = 0);
+    /// The labels the images must carry (index -> label) to be shown for a
+    /// trace: checked once loaded, a mismatch makes the state Failed.
+    void setExpectedLabels(std::vector<std::pair<int64_t, int64_t>> sampleLabels);
+    /// Installs images directly (tests, the live image).
+    void setImages(const core::ImageSet& images, const QString& source);
+
+    State state() const { return m_state; }
+    /// What is loaded or why not, in words.
+    QString message() const { return m_message; }
+    QString source() const { return m_source; }
+    /// The image `index` of the split, or a null image when it is not available.
+    QImage image(int64_t index) const;
+    /// A cached square thumbnail of `side` pixels, or a grey placeholder.
+    QPixmap thumbnail(int64_t index, int side) const;
+
+signals:
+    /// The state or the images changed; views repaint.
+    void changed();
+
+private:
+    void finish(quint64 generation, std::shared_ptr<core::Dataset> data, const QString& error);
+
+    std::shared_ptr<core::Dataset> m_data;
+    std::shared_ptr<core::ImageSet> m_direct;
+    core::SplitKind m_split = core::SplitKind::Test;
+    State m_state = State::None;
+    QString m_message;
+    QString m_source;
+    QString m_requested;
+    quint64 m_generation = 0;
+    std::vector<std::pair<int64_t, int64_t>> m_expected;
+    QList<QThread*> m_threads;
+    mutable QCache<qint64, QPixmap> m_thumbnails;
+};
+
+} // namespace exitscope::widgets

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <QWidget>
+
+class QCustomPlot;
+class QLabel;
+class QPushButton;
+class QTableWidget;
+
+namespace exitscope::widgets {
+
+class DatasetImages;
+class Explorer;
+
+/// One image up close: the image enlarged with its true class, and for every
+/// exit the class predicted there, the policy's confidence, the top-3 classes
+/// and whether the image left there; a plot of confidence per exit with the
+/// threshold(s) drawn and the exit taken marked. In presentation mode a
+/// Prev/Next walk reveals one exit at a time with a large caption.
+class ImageInspector : public QWidget {
+    Q_OBJECT
+
+public:
+    QSize sizeHint() const override { return {540, 540}; }
+    ImageInspector(Explorer* explorer, DatasetImages* images, QWidget* parent = nullptr);
+    ~ImageInspector() override;
+
+    /// Larger fonts and the step-by-step walk through the exits.
+    void setPresentationMode(bool on);
+    bool presentationMode() const { return m_presenting; }
+    /// The exit the walk has reached (presentation mode).
+    int step() const { return m_step; }
+    void nextStep();
+    void previousStep();
+    /// The caption of the current step.
+    QString caption() const;
+    /// The header line ("Image 17: true class Coat, ...").
+    QString headerText() const;
+    /// The table's text at (exit, column), for tests.
+    QString cellText(int exit, int column) const;
+    /// Saves the confidence plot as PNG or PDF (by suffix); false with `error` set on failure.
+    bool savePlot(const QString& path, QString* error) const;
+    QWidget* plotWidget() const;
+
+private:
+    void refresh();
+    void updateCaption();
+
+    Explorer* m_explorer;
+    DatasetImages* m_images;
+    QLabel* m_picture;
+    QLabel* m_header;
+    QCustomPlot* m_plot;
+    QTableWidget* m_table;
+    QWidget* m_walk;
+    QLabel* m_caption;
+    QPushButton* m_prev;
+    QPushButton* m_next;
+    bool m_presenting = false;
+    int m_step = 0;
+};
+
+} // namespace exitscope::widgets
