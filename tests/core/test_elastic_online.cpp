@@ -294,3 +294,27 @@ TEST(ElasticConfig, RoundTripAndOldConfigsStillLoad) {
     j["policy"]["exit"] = 1;
     expectMessageHas([&] { es::configFromJson(j, "cfg.json"); }, "predictor is for 3 exits, the model has 4");
 }
+
+TEST(ElasticEvaluation, MismatchesAreErrorsAndCancelStops) {
+    const int64_t K = 4;
+    const auto walk = randomWalkConfidences(50, K, 3);
+    std::vector<uint8_t> right(walk.size(), 1);
+    const auto trace = traceFrom(walk, right, K);
+    const auto mean = es::ConfidencePredictor::meanProfile(walk, K);
+    const auto d = es::ForcedExitDistribution::uniform(1.0, 6.0);
+    expectMessageHas([&] { es::evaluateElastic(trace, evenProfile(3), d, mean, {}); },
+                     "the trace has 4 exits, the profile 3");
+    es::ElasticEvalOptions o;
+    o.timesPerSample = 0;
+    expectMessageHas([&] { es::evaluateElastic(trace, evenProfile(K), d, mean, o); }, "at least one forced-exit time");
+    o.timesPerSample = 3;
+    o.maxSamples = 10;
+    const auto ev = es::evaluateElastic(trace, evenProfile(K), d, mean, o);
+    EXPECT_EQ(ev.numSamples, 10);
+    // Every exit is right: the accuracy is 1 whenever some branch has finished.
+    EXPECT_DOUBLE_EQ(ev.row("oracle").expectedAccuracy, (4.5 / 5.0) * 1.0 + (0.5 / 5.0) * 0.25);
+    es::CancelFlag cancel{true};
+    o.cancel = &cancel;
+    EXPECT_THROW(es::evaluateElastic(trace, evenProfile(K), d, mean, o), es::Cancelled);
+    expectMessageHas([&] { ev.row("nope"); }, "no row 'nope'");
+}
