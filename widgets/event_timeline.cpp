@@ -322,7 +322,10 @@ void EventTimeline::showOutcome() {
     }
     if (!out.bandwidth.empty()) bw->addData(out.durationS, out.bandwidth.back().mbps);
 
-    // A dashed line where a request first used a new design.
+    // A dashed line where a request first used a new design (an empty graph names it in the legend).
+    auto* switches = m_plot->addGraph(m_plot->xAxis, m_plot->yAxis);
+    switches->setName(QStringLiteral("design switch"));
+    switches->setPen(QPen(QColor(0x90, 0x90, 0x90), 1, Qt::DashLine));
     for (std::size_t i = 1; i < requests.size(); ++i) {
         const auto& a = requests[i - 1];
         const auto& b = requests[i];

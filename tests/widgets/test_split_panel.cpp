@@ -286,16 +286,17 @@ TEST(EventTimeline, ReproducibleForASeedAndDifferentForAnother) {
         ASSERT_TRUE(shown.setTrace(
             exitscope::core::readTrace((assets + QStringLiteral("/models/msdnet-fashion-mnist-test.safetensors")).toStdString()),
             assets + QStringLiteral("/models/msdnet-fashion-mnist-splits.safetensors")));
-        c.device = exitscope::simulator::loadPlatformSpec("raspberry-pi-class");
+        c.device = Platform::withRelativeSpeed("slow board", 0.1);
         c.server = exitscope::simulator::loadPlatformSpec("gpu-server");
         c.link.bandwidthMbps = 2.0;
-        c.link.rttMs = 10.0;
+        c.link.rttMs = 5.0;
         c.goal = Goal::lowestLatency(0.9);
         shown.setConditions(c);
         s.numRequests = 3000;
         s.ratePerS = 40.0;
         s.seed = 3;
         s.walkSpread = 30.0;
+        s.walkVolatility = 0.6;
         shown.setSettings(s);
         QSignalSpy done(&shown, &EventTimeline::simulationFinished);
         shown.run();
