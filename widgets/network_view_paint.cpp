@@ -189,7 +189,9 @@ void NetworkView::paintEvent(QPaintEvent*) {
         } else {
             p.setPen(kFaded);
             p.drawText(QRectF(r.left() + 2, r.top() + 18, r.width() - 4, r.height() - 20), Qt::AlignCenter,
-                       r.width() > 60 ? QStringLiteral("not reached") : QStringLiteral("\u2013"));
+                       QFontMetricsF(small).horizontalAdvance(QStringLiteral("not reached")) < r.width() - 6
+                                 ? QStringLiteral("not reached")
+                                 : QStringLiteral("\u2013"));
         }
     }
     p.setFont(base);

@@ -197,3 +197,26 @@ TEST(NetworkView, MsdnetScalesOfTheBundledTrace) {
     const QString dir = qEnvironmentVariable("EXITSCOPE_WIDGET_SHOTS");
     if (!dir.isEmpty()) shot.save(QDir(dir).filePath(QStringLiteral("network_view.png")));
 }
+
+TEST(NetworkView, ResnetSpinnExitsSitUnderTheBlocksTheTraceNames) {
+    const Trace t =
+        exitscope::core::readTrace((assetsDir() + QStringLiteral("/models/resnet-spinn-fashion-mnist-test.safetensors")).toStdString());
+    NetworkView view;
+    view.resize(1100, 420);
+    view.setModel(t);
+    ASSERT_EQ(view.numBlocks(), 13);
+    ASSERT_EQ(view.numExits(), 7);
+    EXPECT_TRUE(view.scaleRects(0).empty());
+    // The bundled trace puts its seven exits after blocks 2, 3, 5, 7, 9, 11 and 12.
+    const int blocks[7] = {2, 3, 5, 7, 9, 11, 12};
+    for (int k = 0; k < 7; ++k) {
+        const QPointF c = view.exitRect(k).center();
+        EXPECT_GE(c.x(), view.blockRect(blocks[k]).left()) << k;
+        EXPECT_LE(c.x(), view.blockRect(blocks[k]).right()) << k;
+        EXPECT_EQ(view.hitTest(c).index, k);
+    }
+    view.setPath(exitscope::widgets::samplePathFromTrace(t, 0, 3));
+    view.setSplit(6);
+    const QString dir = qEnvironmentVariable("EXITSCOPE_WIDGET_SHOTS");
+    if (!dir.isEmpty()) view.grab().save(QDir(dir).filePath(QStringLiteral("network_view_resnet.png")));
+}

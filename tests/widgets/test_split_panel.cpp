@@ -229,6 +229,25 @@ TEST(SplitPanel, MeasuredSplitsOfOtherWeightsFallBackToTheEstimateWithAWarning) 
     EXPECT_EQ(panel.bars()[0].label, QStringLiteral("server only"));
 }
 
+TEST(SplitPanel, PresetsComeFromThePlatformFiles) {
+    SplitPanel panel;
+    ASSERT_TRUE(panel.setTrace(splitTrace()));
+    QSignalSpy changed(&panel, &SplitPanel::conditionsChanged);
+    // assets/platforms/phone-class.json: relative_speed 0.5; gpu-server.json: gflops 200.
+    ASSERT_TRUE(panel.setDevicePreset(QStringLiteral("phone-class")));
+    ASSERT_TRUE(panel.setServerPreset(QStringLiteral("gpu-server")));
+    const auto c = panel.conditions();
+    EXPECT_EQ(c.device.speedModel, exitscope::simulator::SpeedModel::RelativeSpeed);
+    EXPECT_EQ(c.device.relativeSpeed, 0.5);
+    EXPECT_EQ(c.server.speedModel, exitscope::simulator::SpeedModel::Gflops);
+    EXPECT_EQ(c.server.gflops, 200.0);
+    EXPECT_FALSE(panel.setDevicePreset(QStringLiteral("no-such-board")));
+    panel.setDeviceLoad(0.5);
+    EXPECT_EQ(panel.conditions().device.load, 0.5);
+    EXPECT_EQ(panel.conditions().device.relativeSpeed, 0.5);
+    EXPECT_FALSE(changed.isEmpty());
+}
+
 TEST(EventTimeline, ReproducibleForASeedAndDifferentForAnother) {
     EventTimeline timeline;
     ASSERT_TRUE(timeline.setTrace(splitTrace())) << timeline.errorString().toStdString();
