@@ -113,13 +113,14 @@ std::vector<double> toDouble(const float* p, int64_t K) { return std::vector<dou
 void BM_Search(benchmark::State& state, Case* c, std::size_t d, ec::SearchMethod method) {
     const int64_t N = numSamples(*c);
     std::vector<std::vector<double>> conf;
-    for (int64_t n = 0; n < std::min<int64_t>(N, 256); ++n) conf.push_back(toDouble(c->confidences.data() + n * c->K, c->K));
+    for (int64_t n = 0; n < std::min<int64_t>(N, 256); ++n)
+        conf.push_back(toDouble(c->confidences.data() + n * c->K, c->K));
     const auto s = ec::initialState(c->profile);
     std::size_t i = 0;
     const std::string key = c->name + "|" + c->distributionNames[d] + "|" + ec::searchMethodName(method);
     g_medianUs[key] = exitscope::bench::medianMicros(state, [&] {
-        const auto r = ec::searchPlan(c->profile, c->distributions[d], conf[i++ % conf.size()].data(), s, method,
-                                      g_options);
+        const auto r =
+            ec::searchPlan(c->profile, c->distributions[d], conf[i++ % conf.size()].data(), s, method, g_options);
         benchmark::DoNotOptimize(r.plan);
     });
 }
@@ -173,8 +174,8 @@ void printGaps(const Case& c) {
                 const auto& dist = c.distributions[d];
                 const double best =
                     ec::searchPlan(c.profile, dist, conf.data(), s, ec::SearchMethod::Enumerate).expectedAccuracy;
-                for (auto [method, gap] : {std::pair{ec::SearchMethod::Hybrid, &hybrid},
-                                           std::pair{ec::SearchMethod::Greedy, &greedy}}) {
+                for (auto [method, gap] :
+                     {std::pair{ec::SearchMethod::Hybrid, &hybrid}, std::pair{ec::SearchMethod::Greedy, &greedy}}) {
                     const double g =
                         best - ec::searchPlan(c.profile, dist, conf.data(), s, method, g_options).expectedAccuracy;
                     gap->sum += g;
@@ -209,7 +210,7 @@ void printSummary() {
     for (const auto& c : g_cases) printGaps(c);
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
     g_options.enumerate = std::stoll(exitscope::bench::takeOption(argc, argv, "--m", "4"));

@@ -41,8 +41,9 @@ std::string derivedValTrace(const std::string& testPath) {
         const std::string val = testPath.substr(0, testPath.size() - from.size()) + "-val.safetensors";
         if (std::filesystem::exists(val)) return val;
     }
-    throw core::Error("elastic: give --val-trace VAL (the predictor is trained on a validation trace; none found next to " +
-                      testPath + ")");
+    throw core::Error(
+        "elastic: give --val-trace VAL (the predictor is trained on a validation trace; none found next to " +
+        testPath + ")");
 }
 
 std::vector<int64_t> parseWidths(const CliArgs& args) {
@@ -73,7 +74,7 @@ nlohmann::json rowJson(const core::ElasticMethodResult& r) {
             {"replans_per_sample", r.replansPerSample}};
 }
 
-} // namespace
+}  // namespace
 
 int runElastic(const std::vector<std::string>& argv) {
     const CliArgs args(argv,
@@ -178,16 +179,22 @@ int runElastic(const std::vector<std::string>& argv) {
             {"device", deviceName},
             {"full_ms", fullMs},
             {"final_only_ms", profile.soloFinishMs(K - 1)},
-            {"deadline", {{"spec", spec}, {"unit", unit}, {"distribution_ms", distribution.toJson()},
-                          {"mean_ms", distribution.mean()}}},
+            {"deadline",
+             {{"spec", spec},
+              {"unit", unit},
+              {"distribution_ms", distribution.toJson()},
+              {"mean_ms", distribution.mean()}}},
             {"samples", ev.numSamples},
             {"times_per_sample", ev.timesPerSample},
             {"seed", eopts.seed},
             {"enumerate", eopts.search.enumerate},
             {"random_plans", eopts.search.randomPlans},
-            {"predictor", {{"layers", describeWidths(K, popts.hidden)}, {"epochs", popts.epochs},
-                           {"train_seconds", trainSeconds}, {"mae_by_observed", error.byObserved},
-                           {"mae_by_exit", error.byExit}}},
+            {"predictor",
+             {{"layers", describeWidths(K, popts.hidden)},
+              {"epochs", popts.epochs},
+              {"train_seconds", trainSeconds},
+              {"mae_by_observed", error.byObserved},
+              {"mae_by_exit", error.byExit}}},
             {"temperatures", temperatures},
             {"eval_seconds", evalSeconds},
             {"rows", rows},
@@ -225,11 +232,12 @@ int runElastic(const std::vector<std::string>& argv) {
         else
             std::printf(" %9.2f %9.2f\n", r.meanBranchesRun, r.meanAnswered);
     }
-    std::printf("\naccuracy: over the drawn times (no answer yet counts 1/C); exact: averaged over the distribution;\n"
-                "branches: run per sample when never stopped; answered: finished by the forced exit, on average.\n");
+    std::printf(
+        "\naccuracy: over the drawn times (no answer yet counts 1/C); exact: averaged over the distribution;\n"
+        "branches: run per sample when never stopped; answered: finished by the forced exit, on average.\n");
     std::printf("evaluation: %.2f s\n", evalSeconds);
     if (args.has("out")) std::printf("wrote %s (elastic section; policy: final exit)\n", args.get("out").c_str());
     return 0;
 }
 
-} // namespace exitscope::app
+}  // namespace exitscope::app

@@ -29,10 +29,10 @@ double upperTail(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }
 // Inverse of the standard normal CDF (Acklam's rational approximation,
 // relative error 1.2e-9) refined by one Halley step to double precision.
 double inverseNormalCdf(double p) {
-    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
                                1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
     static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-                               6.680131188771972e+01,  -1.328068155288572e+01};
+                               6.680131188771972e+01, -1.328068155288572e+01};
     static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
                                -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
     static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
@@ -91,7 +91,7 @@ std::string trim(const std::string& s) {
     return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
 }
 
-} // namespace
+}  // namespace
 
 ForcedExitDistribution::ForcedExitDistribution(Kind kind, std::vector<double> values)
     : m_kind(kind), m_values(std::move(values)) {
@@ -235,11 +235,16 @@ ForcedExitDistribution ForcedExitDistribution::parse(const std::string& spec) {
 
 std::string ForcedExitDistribution::kindName() const {
     switch (m_kind) {
-        case Kind::Fixed: return "fixed";
-        case Kind::Uniform: return "uniform";
-        case Kind::Normal: return "normal";
-        case Kind::Exponential: return "exponential";
-        case Kind::Empirical: return "empirical";
+        case Kind::Fixed:
+            return "fixed";
+        case Kind::Uniform:
+            return "uniform";
+        case Kind::Normal:
+            return "normal";
+        case Kind::Exponential:
+            return "exponential";
+        case Kind::Empirical:
+            return "empirical";
     }
     return "?";
 }
@@ -285,8 +290,8 @@ double ForcedExitDistribution::density(double t) const {
         case Kind::Empirical: {
             const double lo = m_values.front(), hi = m_values.back();
             if (t < lo || t > hi || hi == lo) return 0.0;
-            const auto bin = std::min<std::size_t>(
-                static_cast<std::size_t>((t - lo) / (hi - lo) * kHistogramBins), kHistogramBins - 1);
+            const auto bin = std::min<std::size_t>(static_cast<std::size_t>((t - lo) / (hi - lo) * kHistogramBins),
+                                                   kHistogramBins - 1);
             return m_histogram[bin];
         }
     }
@@ -375,10 +380,18 @@ std::string ForcedExitDistribution::describe() const {
     std::ostringstream os;
     os.precision(4);
     switch (m_kind) {
-        case Kind::Fixed: os << "fixed " << m_values[0]; break;
-        case Kind::Uniform: os << "uniform [" << m_values[0] << ", " << m_values[1] << "]"; break;
-        case Kind::Normal: os << "normal(" << m_values[0] << ", " << m_values[1] << ") truncated at 0"; break;
-        case Kind::Exponential: os << "exponential, rate " << m_values[0]; break;
+        case Kind::Fixed:
+            os << "fixed " << m_values[0];
+            break;
+        case Kind::Uniform:
+            os << "uniform [" << m_values[0] << ", " << m_values[1] << "]";
+            break;
+        case Kind::Normal:
+            os << "normal(" << m_values[0] << ", " << m_values[1] << ") truncated at 0";
+            break;
+        case Kind::Exponential:
+            os << "exponential, rate " << m_values[0];
+            break;
         case Kind::Empirical:
             os << "empirical, " << m_values.size() << " times in [" << m_values.front() << ", " << m_values.back()
                << "]";
@@ -390,11 +403,23 @@ std::string ForcedExitDistribution::describe() const {
 nlohmann::json ForcedExitDistribution::toJson() const {
     nlohmann::json j{{"kind", kindName()}};
     switch (m_kind) {
-        case Kind::Fixed: j["time"] = m_values[0]; break;
-        case Kind::Uniform: j["low"] = m_values[0]; j["high"] = m_values[1]; break;
-        case Kind::Normal: j["mean"] = m_values[0]; j["stddev"] = m_values[1]; break;
-        case Kind::Exponential: j["rate"] = m_values[0]; break;
-        case Kind::Empirical: j["times"] = m_values; break;
+        case Kind::Fixed:
+            j["time"] = m_values[0];
+            break;
+        case Kind::Uniform:
+            j["low"] = m_values[0];
+            j["high"] = m_values[1];
+            break;
+        case Kind::Normal:
+            j["mean"] = m_values[0];
+            j["stddev"] = m_values[1];
+            break;
+        case Kind::Exponential:
+            j["rate"] = m_values[0];
+            break;
+        case Kind::Empirical:
+            j["times"] = m_values;
+            break;
     }
     return j;
 }
@@ -430,4 +455,4 @@ ForcedExitDistribution ForcedExitDistribution::fromJson(const nlohmann::json& j,
     throw Error(where + ".kind '" + kind + "' is not fixed, uniform, normal, exponential or empirical");
 }
 
-} // namespace exitscope::core
+}  // namespace exitscope::core

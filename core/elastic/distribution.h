@@ -89,9 +89,9 @@ private:
     ForcedExitDistribution(Kind kind, std::vector<double> values);
 
     Kind m_kind;
-    std::vector<double> m_values;  // see parameters(); Empirical: sorted
-    double m_normalMass = 1.0;     // Normal: P(untruncated >= 0)
+    std::vector<double> m_values;     // see parameters(); Empirical: sorted
+    double m_normalMass = 1.0;        // Normal: P(untruncated >= 0)
     std::vector<double> m_histogram;  // Empirical: density per bin
 };
 
-} // namespace exitscope::core
+}  // namespace exitscope::core

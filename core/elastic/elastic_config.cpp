@@ -41,8 +41,8 @@ ElasticSettings elasticSettingsFromJson(const nlohmann::json& j, int64_t numExit
     auto integer = [&](const char* key, int64_t lo, int64_t hi) {
         const auto& v = field(j, key, key);
         if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
-            throw Error(where + "." + key + " is not an integer in [" + std::to_string(lo) + ", " +
-                        std::to_string(hi) + "]");
+            throw Error(where + "." + key + " is not an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                        "]");
         return v.get<int64_t>();
     };
     ElasticSettings s;
@@ -63,9 +63,8 @@ ElasticSettings elasticSettingsFromJson(const nlohmann::json& j, int64_t numExit
     if (!full.is_number() || !(full.get<double>() > 0.0) || !std::isfinite(full.get<double>()))
         throw Error(where + ".deadline.full_ms is not a positive number");
     s.fullMs = full.get<double>();
-    s.distributionMs =
-        ForcedExitDistribution::fromJson(field(d, "distribution_ms", "deadline.distribution_ms"),
-                                         where + ".deadline.distribution_ms");
+    s.distributionMs = ForcedExitDistribution::fromJson(field(d, "distribution_ms", "deadline.distribution_ms"),
+                                                        where + ".deadline.distribution_ms");
     s.device = str(j, "device", "device");
     s.predictor = ConfidencePredictor::fromJson(field(j, "predictor", "predictor"), where + ".predictor");
     if (s.predictor.numExits() != numExits)
@@ -93,4 +92,4 @@ ElasticSettings elasticSettingsFromJson(const nlohmann::json& j, int64_t numExit
     return s;
 }
 
-} // namespace exitscope::core
+}  // namespace exitscope::core

@@ -19,13 +19,13 @@ namespace exitscope::core {
 struct ElasticSettings {
     SearchMethod method = SearchMethod::Hybrid;
     SearchOptions search;
-    std::string deadlineSpec;             ///< as given, e.g. "uniform:0.2,1.0"
+    std::string deadlineSpec;               ///< as given, e.g. "uniform:0.2,1.0"
     std::string deadlineUnit = "fraction";  ///< "fraction" (of fullMs) or "ms"
-    double fullMs = 0.0;                  ///< every branch run on the device: the reference of fractions
+    double fullMs = 0.0;                    ///< every branch run on the device: the reference of fractions
     ForcedExitDistribution distributionMs = ForcedExitDistribution::fixed(0.0);  ///< T in milliseconds
-    std::string device;                   ///< device preset or file; empty: the profiling machine
+    std::string device;  ///< device preset or file; empty: the profiling machine
     ConfidencePredictor predictor;
-    std::vector<float> temperatures;      ///< per-exit temperatures the confidences were taken at (empty: none)
+    std::vector<float> temperatures;             ///< per-exit temperatures the confidences were taken at (empty: none)
     std::optional<double> expectedTestAccuracy;  ///< EINet's accuracy on the test trace, when evaluated
 };
 
@@ -35,4 +35,4 @@ nlohmann::json elasticSettingsToJson(const ElasticSettings& settings);
 /// must match.
 ElasticSettings elasticSettingsFromJson(const nlohmann::json& j, int64_t numExits, const std::string& where);
 
-} // namespace exitscope::core
+}  // namespace exitscope::core

@@ -45,8 +45,9 @@ ElasticRun online(const ExecutionProfile& profile, const ForcedExitDistribution&
         predictor.predict(observed, mask, predicted);
         std::copy(predicted, predicted + K, conf);
         const PlanResult r = searchPlan(profile, distribution, conf, state, method, options, rng);
-        if (record) run.steps.push_back({state.timeMs, std::vector<float>(predicted, predicted + K), r.plan,
-                                         r.expectedAccuracy});
+        if (record)
+            run.steps.push_back(
+                {state.timeMs, std::vector<float>(predicted, predicted + K), r.plan, r.expectedAccuracy});
         const ExitMask ahead = r.plan >> state.next;
         if (ahead == 0) break;
         const int64_t i = state.next + __builtin_ctzll(ahead);
@@ -81,7 +82,7 @@ struct Strategy {
     std::function<ElasticRun(int64_t n, std::mt19937_64& rng)> run;
 };
 
-} // namespace
+}  // namespace
 
 int64_t answerIndex(const ElasticRun& run, double forcedExitMs) {
     int64_t answer = -1;
@@ -167,10 +168,11 @@ ElasticEvaluation evaluateElastic(const Trace& test, const ExecutionProfile& pro
     };
     std::vector<Strategy> strategies;
     const std::string m = std::to_string(so.enumerate);
-    strategies.push_back({"einet", "EINet (hybrid m=" + m + " + predictor)", onlineWith(predictor, SearchMethod::Hybrid)});
+    strategies.push_back(
+        {"einet", "EINet (hybrid m=" + m + " + predictor)", onlineWith(predictor, SearchMethod::Hybrid)});
     strategies.push_back({"greedy", "greedy + predictor", onlineWith(predictor, SearchMethod::Greedy)});
-    strategies.push_back({"einet-mean", "hybrid m=" + m + ", mean profile (no predictor)",
-                          onlineWith(mean, SearchMethod::Hybrid)});
+    strategies.push_back(
+        {"einet-mean", "hybrid m=" + m + ", mean profile (no predictor)", onlineWith(mean, SearchMethod::Hybrid)});
     strategies.push_back({"random", "random search (" + std::to_string(so.randomPlans) + " plans) + predictor",
                           onlineWith(predictor, SearchMethod::Random)});
     for (int pct : {25, 50, 100}) {
@@ -189,7 +191,7 @@ ElasticEvaluation evaluateElastic(const Trace& test, const ExecutionProfile& pro
                               return runFixedPlan(profile, ExitMask{1} << (K - 1));
                           }});
     const std::size_t S = strategies.size();  // the oracle is row S
-    std::size_t randomIndex = S;  // the only strategy that draws
+    std::size_t randomIndex = S;              // the only strategy that draws
     for (std::size_t s = 0; s < S; ++s)
         if (strategies[s].key == "random") randomIndex = s;
 
@@ -202,9 +204,9 @@ ElasticEvaluation evaluateElastic(const Trace& test, const ExecutionProfile& pro
     std::atomic<int64_t> nextChunk{0}, doneChunks{0};
     std::atomic<bool> stop{false};
 
-    const int64_t threads =
-        options.threads > 0 ? options.threads
-                            : std::clamp<int64_t>(static_cast<int64_t>(std::thread::hardware_concurrency()), 1, 4);
+    const int64_t threads = options.threads > 0
+                                ? options.threads
+                                : std::clamp<int64_t>(static_cast<int64_t>(std::thread::hardware_concurrency()), 1, 4);
     // Every thread takes chunks of samples; the calling thread also reports
     // progress. Each chunk has its own sums, added in chunk order at the
     // end, so the result does not depend on the number of threads.
@@ -288,4 +290,4 @@ ElasticEvaluation evaluateElastic(const Trace& test, const ExecutionProfile& pro
     return ev;
 }
 
-} // namespace exitscope::core
+}  // namespace exitscope::core

@@ -82,7 +82,7 @@ struct ElasticMethodResult {
 struct ElasticEvaluation {
     int64_t numSamples = 0;
     int64_t timesPerSample = 0;
-    double fullMs = 0.0;          ///< every branch run: the reference of deadlines given as fractions
+    double fullMs = 0.0;            ///< every branch run: the reference of deadlines given as fractions
     double meanForcedExitMs = 0.0;  ///< mean of the drawn times
     std::vector<ElasticMethodResult> rows;
 
@@ -104,4 +104,4 @@ ElasticEvaluation evaluateElastic(const Trace& test, const ExecutionProfile& pro
                                   const ForcedExitDistribution& distribution, const ConfidencePredictor& predictor,
                                   const ElasticEvalOptions& options = {});
 
-} // namespace exitscope::core
+}  // namespace exitscope::core

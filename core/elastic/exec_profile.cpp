@@ -17,7 +17,7 @@ void checkTime(const std::string& where, const char* name, std::size_t i, double
     }
 }
 
-} // namespace
+}  // namespace
 
 double ExecutionProfile::allBranchesFinishMs(int64_t k) const {
     double t = 0.0;
@@ -97,4 +97,4 @@ ExecutionProfile executionProfile(const Trace& trace, const DeviceTimeFn& device
     return p;
 }
 
-} // namespace exitscope::core
+}  // namespace exitscope::core

@@ -47,4 +47,4 @@ ExecutionProfile executionProfile(const Trace& trace, const DeviceTimeFn& device
 /// times, chance accuracy in [0, 1]. Error beginning with `where`.
 void checkExecutionProfile(const ExecutionProfile& profile, const std::string& where);
 
-} // namespace exitscope::core
+}  // namespace exitscope::core

@@ -91,8 +91,8 @@ void checkProblem(const ExecutionProfile& profile, const PlanState& state, const
     const int64_t K = profile.numExits();
     if (K < 1 || K > kMaxExits || static_cast<int64_t>(profile.backboneMs.size()) != K) {
         std::ostringstream os;
-        os << where << ": the planner handles 1 to " << kMaxExits << " exits with one backbone time each, not "
-           << K << " heads and " << profile.backboneMs.size() << " backbone times";
+        os << where << ": the planner handles 1 to " << kMaxExits << " exits with one backbone time each, not " << K
+           << " heads and " << profile.backboneMs.size() << " backbone times";
         throw Error(os.str());
     }
     if (state.next < 0 || state.next > K || !std::isfinite(state.timeMs) || state.timeMs < 0.0) {
@@ -108,7 +108,7 @@ Search makeSearch(const ExecutionProfile& profile, const ForcedExitDistribution&
     return {profile.backboneMs.data(), profile.headMs.data(), confidence, &distribution, profile.numExits()};
 }
 
-} // namespace
+}  // namespace
 
 std::vector<int64_t> exitsOf(ExitMask plan) {
     std::vector<int64_t> exits;
@@ -160,10 +160,14 @@ double expectedAccuracy(const ExecutionProfile& profile, const ForcedExitDistrib
 
 std::string searchMethodName(SearchMethod method) {
     switch (method) {
-        case SearchMethod::Hybrid: return "hybrid";
-        case SearchMethod::Greedy: return "greedy";
-        case SearchMethod::Random: return "random";
-        case SearchMethod::Enumerate: return "enumerate";
+        case SearchMethod::Hybrid:
+            return "hybrid";
+        case SearchMethod::Greedy:
+            return "greedy";
+        case SearchMethod::Random:
+            return "random";
+        case SearchMethod::Enumerate:
+            return "enumerate";
     }
     return "?";
 }
@@ -196,11 +200,12 @@ PlanResult searchPlan(const ExecutionProfile& profile, const ForcedExitDistribut
             break;
         case SearchMethod::Hybrid:
         case SearchMethod::Enumerate: {
-            const int64_t depth = method == SearchMethod::Enumerate ? remaining : std::min(remaining, options.enumerate);
+            const int64_t depth =
+                method == SearchMethod::Enumerate ? remaining : std::min(remaining, options.enumerate);
             if (depth > kMaxEnumerated) {
                 std::ostringstream os;
-                os << "plan search: enumerating " << depth << " branches (2^" << depth << " plans) is too many; at most "
-                   << kMaxEnumerated;
+                os << "plan search: enumerating " << depth << " branches (2^" << depth
+                   << " plans) is too many; at most " << kMaxEnumerated;
                 throw Error(os.str());
             }
             s.enumerate(state.next, state.next + depth, state.timeMs, state.answerValue, start, 0, best);
@@ -220,4 +225,4 @@ PlanResult searchPlan(const ExecutionProfile& profile, const ForcedExitDistribut
     return best;
 }
 
-} // namespace exitscope::core
+}  // namespace exitscope::core

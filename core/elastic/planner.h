@@ -83,4 +83,4 @@ PlanResult searchPlan(const ExecutionProfile& profile, const ForcedExitDistribut
                       const double* confidence, const PlanState& state, SearchMethod method,
                       const SearchOptions& options = {}, std::mt19937_64* rng = nullptr);
 
-} // namespace exitscope::core
+}  // namespace exitscope::core

@@ -42,7 +42,7 @@ void affine(const float* w, const float* b, const float* x, int64_t in, int64_t 
     }
 }
 
-} // namespace
+}  // namespace
 
 std::vector<float> exitConfidences(const Trace& trace) {
     const int64_t N = trace.numSamples, K = trace.numExits, C = trace.numClasses;
@@ -97,8 +97,8 @@ public:
         for (int64_t k = 0; k < K; ++k) {
             const float e = mask[k] || count == 0 ? 0.0f : y[k] - target[k];
             loss += static_cast<double>(e) * e / static_cast<double>(std::max<int64_t>(count, 1));
-            m_delta[L - 1][static_cast<std::size_t>(k)] = 2.0f * e / static_cast<float>(std::max<int64_t>(count, 1)) *
-                                                          y[k] * (1.0f - y[k]);
+            m_delta[L - 1][static_cast<std::size_t>(k)] =
+                2.0f * e / static_cast<float>(std::max<int64_t>(count, 1)) * y[k] * (1.0f - y[k]);
         }
         for (std::size_t l = L; l-- > 0;) {
             const Layer& layer = layers[l];
@@ -246,7 +246,8 @@ ConfidencePredictor ConfidencePredictor::train(const std::vector<float>& confide
         if (inBatch > 0) trainer.step(inBatch);
         if (progress) {
             std::ostringstream os;
-            os << "predictor epoch " << epoch + 1 << "/" << options.epochs << ", loss " << loss / static_cast<double>(N);
+            os << "predictor epoch " << epoch + 1 << "/" << options.epochs << ", loss "
+               << loss / static_cast<double>(N);
             progress({static_cast<double>(epoch + 1) / static_cast<double>(options.epochs), os.str()});
         }
     }
@@ -389,4 +390,4 @@ PredictorError predictorError(const ConfidencePredictor& predictor, const std::v
     return e;
 }
 
-} // namespace exitscope::core
+}  // namespace exitscope::core

@@ -95,4 +95,4 @@ struct PredictorError {
 /// Error when the sizes disagree with the predictor.
 PredictorError predictorError(const ConfidencePredictor& predictor, const std::vector<float>& confidences);
 
-} // namespace exitscope::core
+}  // namespace exitscope::core

@@ -52,7 +52,7 @@ std::string writeTemp(const std::string& name, const std::string& text) {
     return path;
 }
 
-} // namespace
+}  // namespace
 
 TEST(ElasticPlan, FinishTimesShiftWhenABranchIsSkipped) {
     const auto all = es::planFinishTimes(handProfile(), es::maskOf({0, 1, 2}), es::initialState(handProfile()));
@@ -161,8 +161,11 @@ TEST(ElasticSearch, BadInputsAreErrors) {
     const auto d = es::ForcedExitDistribution::uniform(0, 10);
     expectMessageHas([&] { es::searchPlan(p, d, kConf.data(), es::initialState(p), es::SearchMethod::Random); },
                      "random generator");
-    expectMessageHas([&] { es::searchPlan(p, d, kConf.data(), {4, 0.0, 0.1}, es::SearchMethod::Greedy); },
-                     "outside the network");
+    expectMessageHas(
+        [&] {
+            es::searchPlan(p, d, kConf.data(), {4, 0.0, 0.1}, es::SearchMethod::Greedy);
+        },
+        "outside the network");
     expectMessageHas([&] { es::parseSearchMethod("beam"); }, "'beam'");
     expectMessageHas([&] { es::maskOf({64}); }, "exit 64");
 }
@@ -194,7 +197,8 @@ TEST(ElasticDistribution, SpecsParseAndBadSpecsNameTheProblem) {
 }
 
 TEST(ElasticDistribution, CsvOfTimes) {
-    const auto ok = es::ForcedExitDistribution::loadCsv(writeTemp("times_ok.csv", "time_ms,note\n# comment\n1,a\n\n3\n3\n5\n"));
+    const auto ok =
+        es::ForcedExitDistribution::loadCsv(writeTemp("times_ok.csv", "time_ms,note\n# comment\n1,a\n\n3\n3\n5\n"));
     EXPECT_EQ(ok.kind(), es::ForcedExitDistribution::Kind::Empirical);
     EXPECT_DOUBLE_EQ(ok.mean(), 3.0);
     EXPECT_DOUBLE_EQ(ok.probabilityAtLeast(2), 0.75);
@@ -232,9 +236,9 @@ TEST(ElasticDistribution, SamplesFollowTheDistribution) {
     EXPECT_NEAR(es::ForcedExitDistribution::normal(0, 1).mean(), std::sqrt(2 / M_PI), 1e-12);
     EXPECT_NEAR(meanOf(es::ForcedExitDistribution::empirical({1, 3, 3, 5}), 1, 5), 3.0, 0.02);
     // Densities integrate to one over the plotting range.
-    for (const auto& d : {es::ForcedExitDistribution::uniform(2, 4), es::ForcedExitDistribution::normal(3, 1),
-                          es::ForcedExitDistribution::exponential(2),
-                          es::ForcedExitDistribution::empirical({1, 2, 2, 3, 7})}) {
+    for (const auto& d :
+         {es::ForcedExitDistribution::uniform(2, 4), es::ForcedExitDistribution::normal(3, 1),
+          es::ForcedExitDistribution::exponential(2), es::ForcedExitDistribution::empirical({1, 2, 2, 3, 7})}) {
         const auto [lo, hi] = d.plotRange();
         double area = 0;
         const int steps = 100000;
@@ -256,10 +260,15 @@ TEST(ElasticDistribution, ScalingAndJsonRoundTrip) {
         EXPECT_EQ(back.kind(), d.kind());
         EXPECT_EQ(back.parameters(), d.parameters());
     }
-    expectMessageHas([] { es::ForcedExitDistribution::fromJson({{"kind", "uniform"}, {"low", 1}}, "cfg.d"); },
-                     "cfg.d.high is missing");
     expectMessageHas(
-        [] { es::ForcedExitDistribution::fromJson({{"kind", "uniform"}, {"low", 2}, {"high", 1}}, "cfg.d"); },
+        [] {
+            es::ForcedExitDistribution::fromJson({{"kind", "uniform"}, {"low", 1}}, "cfg.d");
+        },
+        "cfg.d.high is missing");
+    expectMessageHas(
+        [] {
+            es::ForcedExitDistribution::fromJson({{"kind", "uniform"}, {"low", 2}, {"high", 1}}, "cfg.d");
+        },
         "cfg.d: forced-exit distribution: uniform");
 }
 

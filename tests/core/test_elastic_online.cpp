@@ -80,7 +80,7 @@ es::PredictorOptions quickOptions() {
     return o;
 }
 
-} // namespace
+}  // namespace
 
 TEST(ElasticPredictor, ErrorFallsAsMoreExitsAreObserved) {
     const int64_t K = 6;
