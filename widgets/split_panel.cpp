@@ -236,6 +236,13 @@ void SplitPanel::buildUi() {
     auto* results = new QWidget;
     auto* resultsLayout = new QVBoxLayout(results);
     resultsLayout->setContentsMargins(0, 0, 0, 0);
+    auto* intro = new QLabel(QStringLiteral(
+        "Split computing: the device runs the first blocks, sends what they computed over the link, and a server "
+        "finishes the rest; images that leave at an early exit before the cut never leave the device. Choose a "
+        "device, a server, a link and a goal: the scheduler tries every cut and exit threshold and picks the best."));
+    intro->setWordWrap(true);
+    intro->setStyleSheet(QStringLiteral("color: #505050;"));
+    resultsLayout->addWidget(intro);
     resultsLayout->addWidget(m_chosen);
     resultsLayout->addWidget(m_explanation);
     resultsLayout->addWidget(m_plot, 3);
