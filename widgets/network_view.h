@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QMetaType>
 #include <QRectF>
 #include <QString>
 #include <QStringList>
@@ -137,3 +138,6 @@ private:
 };
 
 } // namespace exitscope::widgets
+
+// Paths travel in QVariant from worker threads (app/gui/live_runner.h) and in queued signals.
+Q_DECLARE_METATYPE(exitscope::widgets::SamplePath)

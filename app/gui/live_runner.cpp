@@ -21,8 +21,6 @@
 
 #include <mutex>
 
-Q_DECLARE_METATYPE(exitscope::widgets::SamplePath)
-
 namespace exitscope::app {
 
 /// The loaded network, shared by the live jobs (which run one at a time on
