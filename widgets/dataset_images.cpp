@@ -1,6 +1,7 @@
 #include "widgets/dataset_images.h"
 
 #include "core/data/registry.h"
+#include "widgets/vector_state.h"
 
 #include <QPainter>
 #include <QPointer>
@@ -45,6 +46,7 @@ void DatasetImages::request(const QString& nameOrPath, core::SplitKind split, qu
     const std::string name = nameOrPath.toStdString();
     QPointer<DatasetImages> self(this);
     QThread* thread = QThread::create([self, name, seed, generation] {
+        clearUpperVectorState();
         std::shared_ptr<core::Dataset> data;
         QString error;
         try {

@@ -4,6 +4,7 @@
 #include "core/policy/calibration.h"
 #include "core/train/gate_trainer.h"
 #include "widgets/gate_grid_worker.h"
+#include "widgets/vector_state.h"
 
 #include <QDateTime>
 #include <QFileInfo>
@@ -129,6 +130,7 @@ void Explorer::addTrace(std::shared_ptr<const core::Trace> trace, const QString&
 
 void Explorer::setTraces(std::shared_ptr<const core::Trace> val, std::shared_ptr<const core::Trace> test,
                          const QString& valSource, const QString& testSource) {
+    clearUpperVectorState();
     m_note.clear();
     if (!test) val.reset();
     if (val && test) {
@@ -255,6 +257,7 @@ void Explorer::changeSettings(const ExplorerSettings& requested, const QString& 
 }
 
 void Explorer::applyNow(const ExplorerSettings& s) {
+    clearUpperVectorState();
     const bool curvesStale = s.criterion != m_settings.criterion || s.calibrated != m_settings.calibrated;
     m_settings = s;
     if (curvesStale) recomputeCurves();
@@ -362,6 +365,7 @@ void Explorer::startGateGrid() {
 void Explorer::setGateGrid(std::vector<core::GateSet> grid) {
     if (!m_test) return;
     m_worker->cancel();
+    clearUpperVectorState();
     std::vector<core::ExitOutcome> outcomes;
     std::vector<TradeoffPoint> points;
     try {

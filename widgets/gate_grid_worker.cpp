@@ -2,6 +2,7 @@
 
 #include "core/common/error.h"
 #include "core/train/gate_trainer.h"
+#include "widgets/vector_state.h"
 
 #include <QPointer>
 #include <QThread>
@@ -50,6 +51,7 @@ void GateGridWorker::startPending() {
     auto cancel = m_cancel;
     QPointer<GateGridWorker> self(this);
     m_thread = QThread::create([self, val, cancel, generation] {
+        clearUpperVectorState();
         std::vector<core::GateSet> grid;
         QString error;
         int lastPercent = -1;

@@ -103,7 +103,7 @@ void MainWindow::createDocks() {
     splitDockWidget(m_inspectorDock, histogram, Qt::Vertical);
     auto* detailsDock = new QDockWidget(QStringLiteral("Model and traces"), this);
     detailsDock->setObjectName(QStringLiteral("DetailsDock"));
-    detailsDock->setWidget(details);
+    detailsDock->setWidget(scrollable(details));
     tabifyDockWidget(histogram, detailsDock);
     histogram->raise();
     m_controls->setMinimumWidth(300);
