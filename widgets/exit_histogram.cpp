@@ -34,7 +34,12 @@ ExitHistogram::ExitHistogram(Explorer* explorer, QWidget* parent)
     ticker->setTickStep(1.0);
     m_plot->xAxis->setTicker(ticker);
     m_plot->legend->setVisible(true);
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    // Beside the title rather than over the bars.
+    m_plot->plotLayout()->addElement(1, 0, m_plot->legend);
+    m_plot->plotLayout()->setRowStretchFactor(1, 0.001);
+    m_plot->legend->setWrap(2);
+    m_plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
+    m_plot->legend->setBorderPen(Qt::NoPen);
     m_plot->plotLayout()->insertRow(0);
     m_plot->plotLayout()->addElement(0, 0, new QCPTextElement(m_plot, QStringLiteral("Where the images leave")));
     m_plot->setMinimumHeight(130);
@@ -51,6 +56,8 @@ ExitHistogram::ExitHistogram(Explorer* explorer, QWidget* parent)
     splitter->addWidget(m_plot);
     splitter->addWidget(m_table);
     splitter->setChildrenCollapsible(false);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 2);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addWidget(splitter);
@@ -71,10 +78,18 @@ void ExitHistogram::refresh() {
         wrong << total - right;
         highest = std::max(highest, total);
     }
+    // The count above each bar: small exits stay readable next to a tall one.
+    m_plot->clearItems();
+    for (int k = 0; k < keys.size(); ++k) {
+        auto* label = new QCPItemText(m_plot);
+        label->position->setCoords(keys[k], correct[k] + wrong[k]);
+        label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
+        label->setText(QString::number(correct[k] + wrong[k], 'f', 0));
+    }
     static_cast<QCPBars*>(m_plot->plottable(0))->setData(keys, correct, true);
     static_cast<QCPBars*>(m_plot->plottable(1))->setData(keys, wrong, true);
     m_plot->xAxis->setRange(-0.6, std::max<double>(1.0, static_cast<double>(keys.size())) - 0.4);
-    m_plot->yAxis->setRange(0.0, std::max(1.0, highest * 1.15));
+    m_plot->yAxis->setRange(0.0, std::max(1.0, highest * 1.25));
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -18,7 +18,7 @@ class ExitHistogram : public QWidget {
     Q_OBJECT
 
 public:
-    QSize sizeHint() const override { return {540, 340}; }
+    QSize sizeHint() const override { return {540, 440}; }
     explicit ExitHistogram(Explorer* explorer, QWidget* parent = nullptr);
 
     /// The bar heights drawn: correct and wrong images per exit.

@@ -21,7 +21,7 @@ class ImageInspector : public QWidget {
     Q_OBJECT
 
 public:
-    QSize sizeHint() const override { return {540, 540}; }
+    QSize sizeHint() const override { return {540, 470}; }
     ImageInspector(Explorer* explorer, DatasetImages* images, QWidget* parent = nullptr);
     ~ImageInspector() override;
 

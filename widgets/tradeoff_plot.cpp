@@ -41,12 +41,12 @@ TradeoffPlot::TradeoffPlot(Explorer* explorer, QWidget* parent)
         bool line;
     };
     const Style styles[] = {
-        {QStringLiteral("Confidence threshold sweep"), QColor(0x1f, 0x77, 0xb4), QCPScatterStyle::ssNone, 0, true},
-        {QStringLiteral("Budgeted batch over budgets"), QColor(0xff, 0x7f, 0x0e), QCPScatterStyle::ssCircle, 5, true},
-        {QStringLiteral("LEENet gates over alpha"), QColor(0x94, 0x67, 0xbd), QCPScatterStyle::ssDiamond, 6, true},
-        {QStringLiteral("Fixed exit k (= anytime)"), QColor(0x40, 0x40, 0x40), QCPScatterStyle::ssSquare, 8, false},
-        {QStringLiteral("Oracle (upper bound)"), QColor(0x2c, 0xa0, 0x2c), QCPScatterStyle::ssStar, 12, false},
-        {QStringLiteral("Current policy"), QColor(0xd6, 0x27, 0x28), QCPScatterStyle::ssDisc, 14, false},
+        {QStringLiteral("Confidence sweep"), QColor(0x1f, 0x77, 0xb4), QCPScatterStyle::ssNone, 0, true},
+        {QStringLiteral("Budgeted batch"), QColor(0xff, 0x7f, 0x0e), QCPScatterStyle::ssCircle, 5, true},
+        {QStringLiteral("LEENet gates"), QColor(0x94, 0x67, 0xbd), QCPScatterStyle::ssDiamond, 6, true},
+        {QStringLiteral("Fixed exit (anytime)"), QColor(0x40, 0x40, 0x40), QCPScatterStyle::ssSquare, 8, false},
+        {QStringLiteral("Oracle"), QColor(0x2c, 0xa0, 0x2c), QCPScatterStyle::ssStar, 12, false},
+        {QStringLiteral("You are here"), QColor(0xd6, 0x27, 0x28), QCPScatterStyle::ssDisc, 14, false},
     };
     for (const Style& s : styles) {
         auto* curve = new QCPCurve(m_plot->xAxis, m_plot->yAxis);
@@ -153,7 +153,7 @@ void TradeoffPlot::rebuildCurves() {
                 highest = std::max(highest, r.upper);
             }
         }
-        m_plot->xAxis->setRange(0.0, x.upper * 1.08 + 1e-9);
+        m_plot->xAxis->setRange(0.0, x.upper * 1.15 + 1e-9);
         const double span = std::max(highest - lowest, 2.0);
         m_plot->yAxis->setRange(std::max(0.0, lowest - 0.08 * span), std::min(100.0, highest + 0.08 * span) + 0.5);
     }

@@ -72,7 +72,10 @@ int main(int argc, char** argv) {
     const QCommandLineOption startupOption(
         QStringLiteral("startup-time"),
         QStringLiteral("Print the milliseconds from start to the window's first painted frame."));
-    parser.addOptions({weightsOption, traceOption, quitOption, screenshotOption, startupOption});
+    const QCommandLineOption presentationOption(
+        QStringLiteral("presentation"),
+        QStringLiteral("Start in presentation mode: larger fonts and a step-by-step walk through one image's exits."));
+    parser.addOptions({weightsOption, traceOption, quitOption, screenshotOption, startupOption, presentationOption});
     parser.process(app);
 
     const bool batch = parser.isSet(quitOption) || parser.isSet(screenshotOption);
@@ -102,6 +105,7 @@ int main(int argc, char** argv) {
         if (!window.openTrace(trace)) errors << window.lastError();
     }
 
+    if (parser.isSet(presentationOption)) window.setPresentationMode(true);
     if (!batch) return app.exec();
 
     // Wait for the event loop so that layouts and the plots have settled

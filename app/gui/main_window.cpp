@@ -8,7 +8,9 @@
 #include "widgets/image_inspector.h"
 #include "widgets/tradeoff_plot.h"
 
+#include <QAction>
 #include <QApplication>
+#include <QSignalBlocker>
 #include <QDir>
 #include <QDockWidget>
 #include <QLabel>
@@ -78,6 +80,10 @@ void MainWindow::reportDone(const QString& message) {
 }
 
 void MainWindow::setPresentationMode(bool on) {
+    if (m_presentationAction && m_presentationAction->isChecked() != on) {
+        const QSignalBlocker block(m_presentationAction);
+        m_presentationAction->setChecked(on);
+    }
     QFont f = m_normalFont;
     if (on) f.setPointSizeF(f.pointSizeF() * 1.45);
     setFont(f);

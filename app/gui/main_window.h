@@ -4,6 +4,7 @@
 #include <QString>
 #include <QStringList>
 
+class QAction;
 class QDockWidget;
 class QLabel;
 class QMenu;
@@ -112,6 +113,7 @@ private:
     QLabel* m_banner = nullptr;
     QDockWidget* m_bannerDock = nullptr;
     QMenu* m_viewMenu = nullptr;
+    QAction* m_presentationAction = nullptr;
     QMenu* m_recentMenu = nullptr;
     QString m_lastError;
     QString m_lastDir;

@@ -41,6 +41,7 @@ void MainWindow::createMenus() {
 
     m_viewMenu = menuBar()->addMenu(QStringLiteral("&View"));
     QAction* presentation = m_viewMenu->addAction(QStringLiteral("&Presentation Mode"));
+    m_presentationAction = presentation;
     presentation->setCheckable(true);
     presentation->setShortcut(QKeySequence(Qt::Key_F5));
     presentation->setToolTip(QStringLiteral("Larger fonts and a step-by-step walk through one image's exits"));
