@@ -12,6 +12,8 @@ GalleryModel::GalleryModel(Explorer* explorer, QObject* parent) : QAbstractListM
     connect(explorer, &Explorer::tracesChanged, this, [this] {
         m_exit = std::min(m_exit, m_explorer->numExits() - 1);
         m_class = std::min(m_class, static_cast<int>(m_explorer->classNames().size()) - 1);
+        // Rows of the old trace must not outlive it, even until the outcome follows.
+        rebuild();
     });
     rebuild();
 }
@@ -112,10 +114,10 @@ int GalleryModel::rowCount(const QModelIndex& parent) const {
 
 QVariant GalleryModel::data(const QModelIndex& index, int role) const {
     const int sample = index.isValid() ? sampleAt(index.row()) : -1;
-    if (sample < 0) return {};
-    const auto s = static_cast<std::size_t>(sample);
     const core::Trace* trace = m_explorer->testTrace();
     const core::ExitOutcome& outcome = m_explorer->outcome();
+    if (sample < 0 || !trace || static_cast<std::size_t>(sample) >= outcome.exitTaken.size()) return {};
+    const auto s = static_cast<std::size_t>(sample);
     const int label = static_cast<int>(trace->labels[s]);
     const int prediction = static_cast<int>(outcome.prediction[s]);
     switch (role) {

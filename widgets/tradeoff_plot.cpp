@@ -128,8 +128,13 @@ void TradeoffPlot::rebuildCurves() {
     fill(GatesCurve, c.gates);
     fill(StaticPoints, c.staticExits);
     fill(OraclePoint, c.oracle ? std::vector<TradeoffPoint>{*c.oracle} : std::vector<TradeoffPoint>{});
-    curveAt(m_plot, GatesCurve)->setVisible(!c.gates.empty());
-    curveAt(m_plot, BudgetedCurve)->setVisible(!c.budgeted.empty());
+    // A policy without points (gates still training) leaves the legend too.
+    for (int layer : {GatesCurve, BudgetedCurve}) {
+        const bool shown = curveAt(m_plot, layer)->dataCount() > 0;
+        curveAt(m_plot, layer)->setVisible(shown);
+        if (shown) curveAt(m_plot, layer)->addToLegend();
+        else curveAt(m_plot, layer)->removeFromLegend();
+    }
     for (std::size_t k = 0; k < c.staticExits.size(); ++k) {
         auto* label = new QCPItemText(m_plot);
         label->position->setCoords(costOf(c.staticExits[k]), c.staticExits[k].accuracy * 100.0);

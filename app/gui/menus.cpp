@@ -47,7 +47,9 @@ void MainWindow::createMenus() {
     presentation->setToolTip(QStringLiteral("Larger fonts and a step-by-step walk through one image's exits"));
     connect(presentation, &QAction::toggled, this, &MainWindow::setPresentationMode);
     m_viewMenu->addSeparator();
-    for (QDockWidget* dock : findChildren<QDockWidget*>()) m_viewMenu->addAction(dock->toggleViewAction());
+    for (QDockWidget* dock : findChildren<QDockWidget*>()) {
+        if (dock != m_bannerDock) m_viewMenu->addAction(dock->toggleViewAction());
+    }
 
     createExportMenu();
 }
