@@ -265,3 +265,36 @@ TEST(ClassTableModel, PerClassCountAccuracyAndMeanExit) {
     EXPECT_DOUBLE_EQ(value(2, ClassTableModel::MeanExitColumn), 0.0);
     EXPECT_EQ(model.data(model.index(1, ClassTableModel::AccuracyColumn)).toString(), QStringLiteral("50.0"));
 }
+
+TEST(Explorer, ASliderDragIsOneUndoStep) {
+    Explorer e;
+    loadHandTraces(e);
+    // Quick successive values of one slider merge; another control is a new step.
+    e.setThreshold(0.5f);
+    e.setThreshold(0.6f);
+    e.setThreshold(0.7f);
+    EXPECT_EQ(e.undoStack()->count(), 1);
+    e.setCalibrated(true);
+    EXPECT_EQ(e.undoStack()->count(), 2);
+    e.undoStack()->undo();
+    EXPECT_FALSE(e.settings().calibrated);
+    EXPECT_FLOAT_EQ(e.settings().threshold, 0.7f);
+    e.undoStack()->undo();
+    EXPECT_FLOAT_EQ(e.settings().threshold, 0.9f);
+}
+
+TEST(Explorer, BudgetedPolicyFitsOnValidationAndBecomesAConfig) {
+    Explorer e;
+    loadHandTraces(e);
+    e.setPolicy(PolicyChoice::Budgeted);
+    e.setBudgetMacs(9.25e6);  // the whole network's cost: every image runs to the end
+    EXPECT_EQ(exitsOf(e), (std::vector<int64_t>{2, 2, 2, 2}));
+    e.setBudgetMacs(1.5e6);  // the first exit's cost: every image leaves there
+    EXPECT_EQ(exitsOf(e), (std::vector<int64_t>{0, 0, 0, 0}));
+    ASSERT_TRUE(e.budgetedFit().has_value());
+    EXPECT_DOUBLE_EQ(e.budgetedFit()->q, 1.0);
+    const auto config = e.policyConfig();
+    ASSERT_TRUE(config.has_value());
+    EXPECT_EQ(config->kind, exitscope::core::PolicyKind::Budgeted);
+    EXPECT_DOUBLE_EQ(config->budgeted.budgetPerSample, 1.5e6);
+}
