@@ -145,9 +145,16 @@ public:
     float score(int n, int k) const;
     /// score() at the exit the sample took.
     float scoreAtExit(int n) const;
-    /// The thresholds drawn in the inspector, one per non-final exit (empty
-    /// when the policy does not decide by a threshold).
+    /// The thresholds drawn in the inspector, one per non-final exit: on the
+    /// confidence for confidence and budgeted policies, 0.5 on the gate
+    /// probability for gates; empty when the policy decides otherwise.
     std::vector<float> displayedThresholds() const;
+    /// The LEENet gate set behind the current outcome (null unless the gates
+    /// policy has gates to use).
+    const core::GateSet* currentGates() const;
+    /// The current gate's probability that sample n leaves at exit k (< K-1);
+    /// NaN without current gates or at the final exit, which always answers.
+    float gateProbability(int n, int k) const;
     /// The budgeted batch fit behind the current outcome (nullopt for other policies).
     const std::optional<core::BudgetedBatchFit>& budgetedFit() const { return m_fit; }
     const TradeoffCurves& curves() const { return m_curves; }

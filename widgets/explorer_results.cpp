@@ -4,6 +4,7 @@
 
 #include "core/common/error.h"
 #include "core/policy/baselines.h"
+#include "core/policy/gates.h"
 
 #include <algorithm>
 #include <cmath>
@@ -145,6 +146,21 @@ float Explorer::scoreAtExit(int n) const {
     return score(n, static_cast<int>(m_outcome.exitTaken[static_cast<std::size_t>(n)]));
 }
 
+const core::GateSet* Explorer::currentGates() const {
+    if (!m_test || m_settings.policy != PolicyChoice::Gates) return nullptr;
+    if (m_settings.configGates && m_configGates) return &*m_configGates;
+    if (gateGridReady()) return &m_gateGrid[static_cast<std::size_t>(m_settings.alphaIndex)];
+    return nullptr;
+}
+
+float Explorer::gateProbability(int n, int k) const {
+    const core::GateSet* gates = currentGates();
+    if (!gates || n < 0 || n >= numSamples() || k < 0 || k + 1 >= numExits()) return NAN;
+    const std::size_t row = static_cast<std::size_t>(n) * static_cast<std::size_t>(m_test->numExits) +
+                            static_cast<std::size_t>(k);
+    return core::gateProbability(*gates, k, m_test->gateInputs.data() + row * static_cast<std::size_t>(m_test->gateDim));
+}
+
 std::vector<float> Explorer::displayedThresholds() const {
     if (!m_test) return {};
     if (m_settings.policy == PolicyChoice::Confidence) {
@@ -153,6 +169,7 @@ std::vector<float> Explorer::displayedThresholds() const {
                                        m_test->numExits);
     }
     if (m_settings.policy == PolicyChoice::Budgeted && m_fit) return m_fit->thresholds;
+    if (currentGates()) return std::vector<float>(static_cast<std::size_t>(m_test->numExits - 1), 0.5f);
     return {};
 }
 

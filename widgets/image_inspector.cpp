@@ -38,7 +38,7 @@ std::vector<int> topClasses(const float* probs, int numClasses, int count) {
 
 ImageInspector::ImageInspector(Explorer* explorer, DatasetImages* images, QWidget* parent)
     : QWidget(parent), m_explorer(explorer), m_images(images), m_picture(new QLabel), m_header(new QLabel),
-      m_plot(new QCustomPlot), m_table(new QTableWidget), m_walk(new QWidget), m_caption(new QLabel),
+      m_plot(new QCustomPlot), m_plotTitle(nullptr), m_table(new QTableWidget), m_walk(new QWidget), m_caption(new QLabel),
       m_prev(new QPushButton(QStringLiteral("\u25c0 Previous exit"))),
       m_next(new QPushButton(QStringLiteral("Next exit \u25b6"))) {
     m_picture->setFixedSize(kPictureSide, kPictureSide);
@@ -53,8 +53,8 @@ ImageInspector::ImageInspector(Explorer* explorer, DatasetImages* images, QWidge
     m_plot->yAxis->setLabel(QStringLiteral("Confidence"));
     m_plot->yAxis->setRange(0.0, 1.05);
     m_plot->plotLayout()->insertRow(0);
-    m_plot->plotLayout()->addElement(
-        0, 0, new QCPTextElement(m_plot, QStringLiteral("Confidence at each exit; dashed: threshold")));
+    m_plotTitle = new QCPTextElement(m_plot, QStringLiteral("Confidence at each exit; dashed: threshold"));
+    m_plot->plotLayout()->addElement(0, 0, m_plotTitle);
     m_plot->setToolTip(QStringLiteral("The policy's confidence in its answer at every exit. The image leaves at "
                                       "the first exit whose confidence reaches the dashed threshold."));
     QCPGraph* scores = m_plot->addGraph();
@@ -193,6 +193,12 @@ void ImageInspector::refresh() {
                                correct ? QStringLiteral("correct") : QStringLiteral("wrong")));
 
     const std::vector<float> thresholds = m_explorer->displayedThresholds();
+    // Gates decide by their own probability, so that is what the plot shows for them.
+    const bool gates = m_explorer->currentGates() != nullptr;
+    m_plotTitle->setText(gates ? QStringLiteral("Gate probability at each exit; leaves above the dashed 0.5")
+                               : QStringLiteral("Confidence at each exit; dashed: threshold"));
+    m_plot->yAxis->setLabel(gates ? QStringLiteral("Gate probability") : QStringLiteral("Confidence"));
+    auto plotted = [&](int k) { return gates ? m_explorer->gateProbability(n, k) : m_explorer->score(n, k); };
     const int shownExits = m_presenting ? m_step + 1 : K;
     m_table->setRowCount(K);
     for (int k = 0; k < K; ++k) {
@@ -203,6 +209,8 @@ void ImageInspector::refresh() {
         const float score = m_explorer->score(n, k);
         QString decision = k < exitTaken ? QStringLiteral("continues") : k == exitTaken ? QStringLiteral("leaves here")
                                                                                         : QStringLiteral("not run");
+        if (gates && k + 1 < K && k <= exitTaken)
+            decision += QStringLiteral(" (gate %1)").arg(m_explorer->gateProbability(n, k), 0, 'f', 2);
         const bool shown = k < shownExits;
         const QStringList cells = {QString::number(k), shown ? names.value(top.front()) : QString(),
                                    shown ? QString::number(score, 'f', 3) : QString(),
@@ -213,10 +221,10 @@ void ImageInspector::refresh() {
             if (k > exitTaken) item->setForeground(QColor(0x90, 0x90, 0x90));
             m_table->setItem(k, c, item);
         }
-        if (shown) m_plot->graph(0)->addData(k, score);
+        if (shown && !(gates && k + 1 == K)) m_plot->graph(0)->addData(k, plotted(k));
         if (k < static_cast<int>(thresholds.size())) m_plot->graph(1)->addData(k, std::min(thresholds[static_cast<std::size_t>(k)], 1.0f));
     }
-    if (exitTaken < shownExits) m_plot->graph(2)->addData(exitTaken, m_explorer->score(n, exitTaken));
+    if (exitTaken < shownExits && !(gates && exitTaken + 1 == K)) m_plot->graph(2)->addData(exitTaken, plotted(exitTaken));
     m_plot->xAxis->setRange(-0.5, K - 0.5);
     QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
     ticker->setTickStep(1.0);
@@ -242,11 +250,15 @@ void ImageInspector::updateCaption() {
                        .arg(k)
                        .arg(names.value(best))
                        .arg(m_explorer->score(n, k), 0, 'f', 2);
-    if (k < static_cast<int>(thresholds.size()))
+    if (m_explorer->currentGates() && k + 1 < m_explorer->numExits()) {
+        text += QStringLiteral(", gate %1, leaves above 0.50").arg(m_explorer->gateProbability(n, k), 0, 'f', 2);
+    } else if (k < static_cast<int>(thresholds.size())) {
         text += QStringLiteral(", needs %1").arg(std::min(thresholds[static_cast<std::size_t>(k)], 1.0f), 0, 'f', 2);
+    }
     text += QStringLiteral(") ");
     if (k < exitTaken) {
-        text += QStringLiteral("\u2192 not sure enough, on to the next exit.");
+        text += m_explorer->currentGates() ? QStringLiteral("\u2192 the gate sends it on to the next exit.")
+                                           : QStringLiteral("\u2192 not sure enough, on to the next exit.");
     } else if (k == exitTaken) {
         text += best == t->labels[static_cast<std::size_t>(n)] ? QStringLiteral("\u2192 leaves here, correctly.")
                                                                 : QStringLiteral("\u2192 leaves here, but wrongly.");

@@ -2,6 +2,7 @@
 
 #include <QWidget>
 
+class QCPTextElement;
 class QCustomPlot;
 class QLabel;
 class QPushButton;
@@ -51,6 +52,7 @@ private:
     QLabel* m_picture;
     QLabel* m_header;
     QCustomPlot* m_plot;
+    QCPTextElement* m_plotTitle;
     QTableWidget* m_table;
     QWidget* m_walk;
     QLabel* m_caption;

@@ -1,4 +1,5 @@
 #include "core/config/tuned_config.h"
+#include "core/policy/gates.h"
 #include "core/trace/trace.h"
 #include "explorer_fixture.h"
 #include "widgets/controls_panel.h"
@@ -26,6 +27,8 @@
 #include <QUndoStack>
 
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 using exitscope::test::sharedTrace;
 using namespace exitscope::widgets;
@@ -119,6 +122,25 @@ TEST(ImageInspector, ShowsEachExitOfTheSelectedImage) {
     inspector.nextStep();
     inspector.nextStep();  // stays at the last exit
     EXPECT_EQ(inspector.step(), 2);
+}
+
+TEST(ImageInspector, UnderGatesShowsTheGateProbabilities) {
+    Explorer e;
+    DatasetImages images;
+    ImageInspector inspector(&e, &images);
+    loadHandTraces(e);
+    exitscope::core::GateSet gates;
+    gates.weights = {{1.0f}, {1.0f}};
+    gates.bias = {0.0f, 0.0f};
+    gates.featureMean = {{0.0f}, {0.0f}};
+    gates.featureStd = {{1.0f}, {1.0f}};
+    e.setGateGrid({gates});
+    e.setPolicy(PolicyChoice::Gates);
+    e.selectSample(1);  // gate inputs -1 then +1: sigmoid(-1) = 0.269, sigmoid(1) = 0.731
+    EXPECT_EQ(inspector.cellText(0, 4), QStringLiteral("continues (gate 0.27)"));
+    EXPECT_EQ(inspector.cellText(1, 4), QStringLiteral("leaves here (gate 0.73)"));
+    EXPECT_EQ(e.displayedThresholds(), (std::vector<float>{0.5f, 0.5f}));
+    EXPECT_TRUE(std::isnan(e.gateProbability(1, 2)));  // the final exit has no gate
 }
 
 TEST(GalleryView, ClickingAThumbnailSelectsTheImageEverywhere) {
