@@ -25,7 +25,7 @@ QLabel* helpLabel(const QString& text = {}) {
     auto* label = new QLabel(text);
     label->setWordWrap(true);
     label->setTextFormat(Qt::PlainText);
-    label->setStyleSheet(QStringLiteral("color: palette(mid);"));
+    label->setStyleSheet(QStringLiteral("color: #555555;"));
     return label;
 }
 
@@ -308,8 +308,20 @@ void ControlsPanel::updateResult() {
                                   .arg(fit->realisedValCost / 1e6, 0, 'f', 4));
     }
     if (m_explorer->settings().policy == PolicyChoice::Anytime && m.n > 0) {
-        m_anytimeInfo->setText(QStringLiteral("Every image answers at exit %1, the deepest finished in time.")
-                                   .arg(m_explorer->outcome().exitTaken.front()));
+        // The same mean budget, but not known in advance (EINet's forced exit):
+        // the expected accuracy drops, more so the wider the spread.
+        const double b = m_explorer->settings().anytimeBudget;
+        auto percent = [](double a) { return QString::number(a * 100.0, 'f', 1); };
+        QString text = QStringLiteral("Every image answers at exit %1, the deepest finished in time.")
+                           .arg(m_explorer->outcome().exitTaken.front());
+        if (b > 0.0) {
+            text += QStringLiteral("\nIf the budget varied per image with the same mean: uniform from 0 to twice "
+                                   "it %1 %, normal with 25 % spread %2 %, exponential %3 %.")
+                        .arg(percent(m_explorer->expectedAnytimeAccuracy(core::BudgetDistribution::uniform(0.0, 2.0 * b))),
+                             percent(m_explorer->expectedAnytimeAccuracy(core::BudgetDistribution::normal(b, 0.25 * b))),
+                             percent(m_explorer->expectedAnytimeAccuracy(core::BudgetDistribution::exponential(1.0 / b))));
+        }
+        m_anytimeInfo->setText(text);
     }
     m_note->setText(m_explorer->note());
     m_note->setVisible(!m_explorer->note().isEmpty());

@@ -155,6 +155,10 @@ public:
     /// The current gate's probability that sample n leaves at exit k (< K-1);
     /// NaN without current gates or at the final exit, which always answers.
     float gateProbability(int n, int k) const;
+    /// Expected anytime accuracy on the test trace when the per-image budget,
+    /// in the anytime unit, is drawn from `distribution` (EINet's
+    /// unpredictable forced exit); NaN without data.
+    double expectedAnytimeAccuracy(const core::BudgetDistribution& distribution) const;
     /// The budgeted batch fit behind the current outcome (nullopt for other policies).
     const std::optional<core::BudgetedBatchFit>& budgetedFit() const { return m_fit; }
     const TradeoffCurves& curves() const { return m_curves; }

@@ -161,6 +161,15 @@ float Explorer::gateProbability(int n, int k) const {
     return core::gateProbability(*gates, k, m_test->gateInputs.data() + row * static_cast<std::size_t>(m_test->gateDim));
 }
 
+double Explorer::expectedAnytimeAccuracy(const core::BudgetDistribution& distribution) const {
+    if (!m_test || m_test->numSamples == 0) return NAN;
+    try {
+        return core::expectedAnytimeAccuracy(core::anytimeProfile(*m_test, m_settings.anytimeUnit), distribution);
+    } catch (const core::Error&) {
+        return NAN;
+    }
+}
+
 std::vector<float> Explorer::displayedThresholds() const {
     if (!m_test) return {};
     if (m_settings.policy == PolicyChoice::Confidence) {

@@ -139,6 +139,18 @@ TEST(Explorer, AnytimeTakesTheDeepestExitWithinTheBudget) {
     EXPECT_EQ(exitsOf(e), (std::vector<int64_t>{0, 0, 0, 0}));
 }
 
+TEST(Explorer, ExpectedAnytimeAccuracyUnderAnUnpredictableBudget) {
+    Explorer e;
+    loadHandTraces(e);
+    // Exit accuracies 2/4, 3/4, 4/4 at 1.5, 4 and 9.25 M MACs; chance 1/3. A
+    // budget uniform on [0, 10 M] has finished them with probability 0.85,
+    // 0.6 and 0.075: 1/3 + (1/2 - 1/3) 0.85 + (3/4 - 1/2) 0.6 + (1 - 3/4) 0.075.
+    const double expected = 1.0 / 3 + (0.5 - 1.0 / 3) * 0.85 + 0.25 * 0.6 + 0.25 * 0.075;
+    EXPECT_NEAR(e.expectedAnytimeAccuracy(exitscope::core::BudgetDistribution::uniform(0.0, 10e6)), expected, 1e-12);
+    // A fixed budget past the last exit is that exit's accuracy.
+    EXPECT_DOUBLE_EQ(e.expectedAnytimeAccuracy(exitscope::core::BudgetDistribution::fixed(10e6)), 1.0);
+}
+
 TEST(Explorer, GatesFromAGridDecideByTheGateInputs) {
     Explorer e;
     loadHandTraces(e);
