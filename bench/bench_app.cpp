@@ -31,6 +31,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -70,11 +71,37 @@ void waitFor(const std::function<bool()>& done, int ms) {
     while (!done() && timer.elapsed() < ms) QApplication::processEvents(QEventLoop::AllEvents, 20);
 }
 
+// Where the time goes, per benchmark: the change itself (re-evaluation and
+// the item models), the queued work (plot replots) and the painting.
+std::vector<double> g_change, g_events, g_paint;
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+}
+
+void reportParts(benchmark::State& state) {
+    state.counters["change_us"] = median(g_change);
+    state.counters["events_us"] = median(g_events);
+    state.counters["paint_us"] = median(g_paint);
+    g_change.clear();
+    g_events.clear();
+    g_paint.clear();
+}
+
 // One control change as the user makes it, then everything repainted.
 void changeAndRepaint(QDoubleSpinBox* box, double value) {
+    QElapsedTimer t;
+    t.start();
     box->setValue(value);
+    g_change.push_back(t.nsecsElapsed() / 1e3);
+    t.restart();
     QApplication::processEvents();
+    g_events.push_back(t.nsecsElapsed() / 1e3);
+    t.restart();
     g_views->window.repaint();
+    g_paint.push_back(t.nsecsElapsed() / 1e3);
 }
 
 void BM_ThresholdChangeToRepaint(benchmark::State& state) {
@@ -84,6 +111,7 @@ void BM_ThresholdChangeToRepaint(benchmark::State& state) {
     g_medians["threshold"] = exitscope::bench::medianMicros(state, [&] {
         changeAndRepaint(box, 0.50 + 0.45 * (i++ % 200) / 200.0);
     });
+    reportParts(state);
 }
 
 void BM_AlphaChangeToRepaint(benchmark::State& state) {
@@ -95,6 +123,7 @@ void BM_AlphaChangeToRepaint(benchmark::State& state) {
         // Neighbouring alphas in turn, so that every step is a real change.
         changeAndRepaint(box, alphas[static_cast<std::size_t>(i++ % static_cast<int>(alphas.size()))]);
     });
+    reportParts(state);
 }
 
 void BM_BudgetChangeToRepaint(benchmark::State& state) {
@@ -106,6 +135,7 @@ void BM_BudgetChangeToRepaint(benchmark::State& state) {
     g_medians["budget"] = exitscope::bench::medianMicros(state, [&] {
         changeAndRepaint(editor->spinBox(), lo + (hi - lo) * (0.5 + i++) / 201.0);
     });
+    reportParts(state);
 }
 
 // Scrolling the gallery over all 10,000 thumbnails, a page at a time: each

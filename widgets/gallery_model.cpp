@@ -61,6 +61,7 @@ void GalleryModel::setSort(Sort sort) {
 void GalleryModel::rebuild() {
     beginResetModel();
     m_rows.clear();
+    m_correct = 0;
     m_groupSizes.assign(static_cast<std::size_t>(std::max(0, m_explorer->numExits())), 0);
     const core::Trace* trace = m_explorer->testTrace();
     const core::ExitOutcome& outcome = m_explorer->outcome();
@@ -78,6 +79,7 @@ void GalleryModel::rebuild() {
             ++m_groupSizes[exit];
             if (m_exit >= 0 && static_cast<int>(exit) != m_exit) continue;
             groups[exit].push_back(i);
+            if (correct) ++m_correct;
         }
         for (std::vector<int>& group : groups) {
             if (m_sort != Sort::SampleOrder) {

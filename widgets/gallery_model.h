@@ -50,6 +50,8 @@ public:
     /// Per exit, how many samples left there and pass the correctness and
     /// class filters (the exit filter aside): the size of each group.
     const std::vector<int>& groupSizes() const { return m_groupSizes; }
+    /// How many of the shown rows are answered correctly.
+    int correctCount() const { return m_correct; }
 
     int rowCount(const QModelIndex& parent = QModelIndex()) const override;
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
@@ -63,6 +65,7 @@ private:
     std::vector<int> m_rows;
     std::vector<int> m_rowOf;
     std::vector<int> m_groupSizes;
+    int m_correct = 0;
     int m_exit = -1;
     int m_class = -1;
     Correctness m_correctness = Correctness::All;

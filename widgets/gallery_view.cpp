@@ -155,10 +155,7 @@ QString GalleryView::summaryText() const {
 
 void GalleryView::updateSummary() {
     const int shown = m_model->rowCount();
-    int correct = 0;
-    for (int r = 0; r < shown; ++r) {
-        if (m_model->data(m_model->index(r), GalleryModel::CorrectRole).toBool()) ++correct;
-    }
+    const int correct = m_model->correctCount();
     const int exit = m_model->exitFilter();
     const QString where = exit < 0 ? QStringLiteral("shown") : QStringLiteral("left at exit %1").arg(exit);
     m_summary->setText(shown == 0 ? QStringLiteral("No image matches the filters.")

@@ -75,7 +75,9 @@ ImageInspector::ImageInspector(Explorer* explorer, DatasetImages* images, QWidge
     m_table->verticalHeader()->hide();
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setSelectionMode(QAbstractItemView::NoSelection);
-    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    // Sized once per refresh (resizeColumnToContents): ResizeToContents would
+    // re-measure every column on each of the cells' updates.
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
     m_table->horizontalHeader()->setSectionResizeMode(Top3Column, QHeaderView::Stretch);
     m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
     m_table->setMinimumHeight(4 * (m_table->fontMetrics().height() + 6) + 4);
@@ -216,15 +218,22 @@ void ImageInspector::refresh() {
                                    shown ? QString::number(score, 'f', 3) : QString(),
                                    shown ? topText.join(QStringLiteral(", ")) : QString(), shown ? decision : QString()};
         for (int c = 0; c < ColumnCount; ++c) {
-            auto* item = new QTableWidgetItem(cells[c]);
-            if (k == exitTaken && shown) item->setBackground(QColor(0xdf, 0xf0, 0xd8));
-            if (k > exitTaken) item->setForeground(QColor(0x90, 0x90, 0x90));
-            m_table->setItem(k, c, item);
+            QTableWidgetItem* item = m_table->item(k, c);
+            if (!item) {
+                item = new QTableWidgetItem;
+                m_table->setItem(k, c, item);
+            }
+            item->setText(cells[c]);
+            item->setBackground(k == exitTaken && shown ? QBrush(QColor(0xdf, 0xf0, 0xd8)) : QBrush());
+            item->setForeground(k > exitTaken ? QBrush(QColor(0x90, 0x90, 0x90)) : QBrush());
         }
         if (shown && !(gates && k + 1 == K)) m_plot->graph(0)->addData(k, plotted(k));
         if (k < static_cast<int>(thresholds.size())) m_plot->graph(1)->addData(k, std::min(thresholds[static_cast<std::size_t>(k)], 1.0f));
     }
     if (exitTaken < shownExits && !(gates && exitTaken + 1 == K)) m_plot->graph(2)->addData(exitTaken, plotted(exitTaken));
+    for (int c = 0; c < ColumnCount; ++c) {
+        if (c != Top3Column) m_table->resizeColumnToContents(c);
+    }
     m_plot->xAxis->setRange(-0.5, K - 0.5);
     QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
     ticker->setTickStep(1.0);

@@ -55,6 +55,11 @@ TradeoffPlot::TradeoffPlot(Explorer* explorer, QWidget* parent)
         curve->setLineStyle(s.line ? QCPCurve::lsLine : QCPCurve::lsNone);
         if (s.shape != QCPScatterStyle::ssNone) curve->setScatterStyle(QCPScatterStyle(s.shape, s.color, s.color, s.size));
     }
+    // The moving dot has a buffered layer of its own, so that a control
+    // change redraws only the dot, not every curve.
+    m_plot->addLayer(QStringLiteral("current"), m_plot->layer(QStringLiteral("main")), QCustomPlot::limAbove);
+    m_plot->layer(QStringLiteral("current"))->setMode(QCPLayer::lmBuffered);
+    curveAt(m_plot, CurrentPoint)->setLayer(QStringLiteral("current"));
     m_plot->xAxis->setLabel(QStringLiteral("Mean cost per image"));
     m_plot->yAxis->setLabel(QStringLiteral("Accuracy on the test images (%)"));
     m_plot->legend->setVisible(true);
@@ -162,10 +167,17 @@ void TradeoffPlot::rebuildCurves() {
         const double span = std::max(highest - lowest, 2.0);
         m_plot->yAxis->setRange(std::max(0.0, lowest - 0.08 * span), std::min(100.0, highest + 0.08 * span) + 0.5);
     }
-    updateCurrent();
+    setCurrentData();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void TradeoffPlot::updateCurrent() {
+    setCurrentData();
+    // The legend's dot does not move, so only the dot's layer is redrawn.
+    m_plot->layer(QStringLiteral("current"))->replot();
+}
+
+void TradeoffPlot::setCurrentData() {
     const core::OutcomeMetrics& m = m_explorer->metrics();
     QVector<double> t, x, y;
     if (m_explorer->hasData() && m.n > 0) {
@@ -175,7 +187,6 @@ void TradeoffPlot::updateCurrent() {
         y << p.accuracy * 100.0;
     }
     curveAt(m_plot, CurrentPoint)->setData(t, x, y);
-    m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 QPointF TradeoffPlot::currentPoint() const {

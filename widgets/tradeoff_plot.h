@@ -39,6 +39,7 @@ private:
     double costOf(const TradeoffPoint& p) const;
     void rebuildCurves();
     void updateCurrent();
+    void setCurrentData();
 
     Explorer* m_explorer;
     QComboBox* m_unitBox;

@@ -239,6 +239,7 @@ TEST(GalleryModel, GroupsByExitAndFilters) {
     EXPECT_EQ(model.data(model.index(2), GalleryModel::PredictionRole).toInt(), 0);
     EXPECT_NEAR(model.data(model.index(2), GalleryModel::ConfidenceRole).toDouble(), 0.7, 1e-6);
 
+    EXPECT_EQ(model.correctCount(), 3);
     model.setCorrectness(GalleryModel::Correctness::Correct);
     EXPECT_EQ(rowsOf(model), (std::vector<int>{0, 2, 1}));
     model.setCorrectness(GalleryModel::Correctness::Wrong);
