@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
     const bool batch = parser.isSet(quitOption) || parser.isSet(screenshotOption);
     exitscope::app::MainWindow window;
     window.setErrorPopups(!batch);
+    if (!batch) window.restoreLayout();
     FirstFrameReporter reporter(clock);
     if (parser.isSet(startupOption)) window.installEventFilter(&reporter);
     window.show();

@@ -10,6 +10,8 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QCloseEvent>
+#include <QSettings>
 #include <QSignalBlocker>
 #include <QDir>
 #include <QDockWidget>
@@ -32,7 +34,24 @@ MainWindow::MainWindow(QWidget* parent)
     createDocks();
     createMenus();
     connect(m_explorer, &widgets::Explorer::tracesChanged, this, &MainWindow::requestImagesForTrace);
+    m_defaultState = saveState();
     statusBar()->showMessage(QStringLiteral("Ready"));
+}
+
+void MainWindow::restoreLayout() {
+    const QSettings settings;
+    restoreGeometry(settings.value(QStringLiteral("windowGeometry")).toByteArray());
+    restoreState(settings.value(QStringLiteral("windowState")).toByteArray());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    if (m_errorPopups) {
+        // Batch runs (--quit-after-load, --screenshot) leave the user's layout alone.
+        QSettings settings;
+        settings.setValue(QStringLiteral("windowGeometry"), saveGeometry());
+        settings.setValue(QStringLiteral("windowState"), saveState());
+    }
+    QMainWindow::closeEvent(event);
 }
 
 MainWindow::~MainWindow() = default;

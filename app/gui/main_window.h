@@ -68,6 +68,9 @@ public:
 
     /// Larger fonts and the step-by-step walk through one image's exits.
     void setPresentationMode(bool on);
+    /// Restores the window size and dock arrangement the user left last time
+    /// (QSettings); docks added later keep their default place.
+    void restoreLayout();
 
     bool exportTunedConfig(const QString& path);
     bool exportOutcomesCsv(const QString& path);
@@ -82,6 +85,7 @@ signals:
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
+    void closeEvent(QCloseEvent* event) override;
 
 private:
     void createDocks();
@@ -118,6 +122,7 @@ private:
     QString m_lastError;
     QString m_lastDir;
     QString m_datasetOverride;
+    QByteArray m_defaultState;
     QFont m_normalFont;
 
     bool m_errorPopups = true;
