@@ -32,15 +32,27 @@ DatasetImages::~DatasetImages() {
 }
 
 void DatasetImages::request(const QString& nameOrPath, core::SplitKind split, quint64 seed) {
-    const QString key = QStringLiteral("%1|%2|%3").arg(nameOrPath).arg(static_cast<int>(split)).arg(seed);
-    if (key == m_requested && m_state != State::Failed) return;
+    // The split is not part of the key: one load holds the train and test
+    // images, so a trace of the other split only looks elsewhere in it.
+    const QString key = QStringLiteral("%1|%2").arg(nameOrPath).arg(seed);
+    m_split = split;
+    m_thumbnails.clear();
+    if (key == m_requested) {
+        if (m_data) {
+            validate();
+            emit changed();
+            return;
+        }
+        // Still loading: finish() checks against the split asked for last.
+        if (m_state == State::Loading) return;
+        // A load that failed is tried again.
+    }
     m_requested = key;
     const quint64 generation = ++m_generation;
     m_state = State::Loading;
     m_message = QStringLiteral("Loading the images of %1...").arg(nameOrPath);
-    m_thumbnails.clear();
-    m_split = split;
     m_direct.reset();
+    m_data.reset();
     emit changed();
 
     const std::string name = nameOrPath.toStdString();
@@ -52,6 +64,9 @@ void DatasetImages::request(const QString& nameOrPath, core::SplitKind split, qu
         try {
             core::DatasetOptions options;
             options.seed = seed;
+            // Only the images are needed (a trace indexes its split's images
+            // directly), so no validation carve-out that a small set could not afford.
+            options.numVal = 0;
             data = std::make_shared<core::Dataset>(core::loadDataset(name, options));
         } catch (const std::exception& e) {
             error = QString::fromStdString(e.what());
@@ -82,6 +97,11 @@ void DatasetImages::finish(quint64 generation, std::shared_ptr<core::Dataset> da
     }
     m_data = std::move(data);
     m_source = QString::fromStdString(m_data->name);
+    validate();
+    emit changed();
+}
+
+void DatasetImages::validate() {
     const core::ImageSet& images = m_data->imagesOf(m_split);
     for (const auto& [index, label] : m_expected) {
         if (index < 0 || index >= static_cast<int64_t>(images.size()) ||
@@ -91,14 +111,11 @@ void DatasetImages::finish(quint64 generation, std::shared_ptr<core::Dataset> da
                                        "is missing); open the data set the trace was profiled on.")
                             .arg(m_source)
                             .arg(index);
-            m_data.reset();
-            emit changed();
             return;
         }
     }
     m_state = State::Ready;
     m_message = QStringLiteral("Images from %1 (%2 split)").arg(m_source, QString::fromStdString(core::toString(m_split)));
-    emit changed();
 }
 
 void DatasetImages::setExpectedLabels(std::vector<std::pair<int64_t, int64_t>> sampleLabels) {

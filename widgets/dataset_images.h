@@ -29,8 +29,9 @@ public:
     ~DatasetImages() override;
 
     /// Loads `nameOrPath` (as core::loadDataset takes it) unless it is
-    /// already loaded or loading; the images of `split` are then looked up.
-    /// A newer request replaces an older one still running.
+    /// already loaded or loading; the images of `split` are then looked up
+    /// (another split of the same data set needs no new load). A newer
+    /// request replaces an older one still running.
     void request(const QString& nameOrPath, core::SplitKind split, quint64 seed = 0);
     /// The labels the images must carry (index -> label) to be shown for a
     /// trace: checked once loaded, a mismatch makes the state Failed.
@@ -53,6 +54,8 @@ signals:
 
 private:
     void finish(quint64 generation, std::shared_ptr<core::Dataset> data, const QString& error);
+    /// Checks the expected labels against the loaded split; sets the state.
+    void validate();
 
     std::shared_ptr<core::Dataset> m_data;
     std::shared_ptr<core::ImageSet> m_direct;

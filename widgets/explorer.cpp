@@ -85,7 +85,7 @@ Explorer::Explorer(QObject* parent)
     });
     connect(m_worker, &GateGridWorker::gridReady, this, [this] { setGateGrid(m_worker->takeGrid()); });
     connect(m_worker, &GateGridWorker::failed, this, [this](const QString& message) {
-        m_note = QStringLiteral("Training the LEENet gates failed: %1").arg(message);
+        m_gateNote = QStringLiteral("Training the LEENet gates failed: %1").arg(message);
         emit gateGridChanged();
     });
 }
@@ -132,6 +132,8 @@ void Explorer::setTraces(std::shared_ptr<const core::Trace> val, std::shared_ptr
                          const QString& valSource, const QString& testSource) {
     clearUpperVectorState();
     m_note.clear();
+    m_gateNote.clear();
+    m_alphas = core::alphaGrid(0.05);
     if (!test) val.reset();
     if (val && test) {
         const QString why = incompatibility(*val, *test);
@@ -181,6 +183,14 @@ void Explorer::setTraces(std::shared_ptr<const core::Trace> val, std::shared_ptr
     emit curvesChanged();
     emit outcomeChanged();
     emit selectionChanged(m_selected);
+}
+
+QString Explorer::note() const {
+    QStringList parts;
+    for (const QString& part : {m_note, m_gateNote, m_outcomeNote}) {
+        if (!part.isEmpty()) parts << part;
+    }
+    return parts.join(QLatin1Char(' '));
 }
 
 int Explorer::numSamples() const {
@@ -374,7 +384,7 @@ void Explorer::setGateGrid(std::vector<core::GateSet> grid) {
             points.push_back(pointOf(outcomes.back(), i < m_alphas.size() ? m_alphas[i] : grid[i].alpha));
         }
     } catch (const core::Error& e) {
-        m_note = QStringLiteral("LEENet gates do not fit the test trace: %1").arg(QString::fromStdString(e.what()));
+        m_gateNote = QStringLiteral("LEENet gates do not fit the test trace: %1").arg(QString::fromStdString(e.what()));
         emit gateGridChanged();
         return;
     }

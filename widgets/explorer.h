@@ -84,7 +84,7 @@ public:
     QString errorString() const { return m_error; }
     /// A short remark on the current state for the user ("no validation
     /// trace: fitted on test", "budget clamped to ..."), or empty.
-    QString note() const { return m_note; }
+    QString note() const;
 
     // --- controls ---------------------------------------------------------
     const ExplorerSettings& settings() const { return m_settings; }
@@ -197,7 +197,10 @@ private:
     TradeoffPoint pointOf(const core::ExitOutcome& outcome, double parameter) const;
 
     std::shared_ptr<const core::Trace> m_val, m_test;
-    QString m_valSource, m_testSource, m_error, m_note;
+    QString m_valSource, m_testSource, m_error;
+    QString m_note;        // about the loaded traces
+    QString m_gateNote;    // about the LEENet gates
+    QString m_outcomeNote; // about the last evaluation, cleared by the next
     std::vector<float> m_temperatures;  // fitted on fitTrace()
     mutable std::map<std::pair<int, bool>, core::ConfidenceScores> m_scores;
     mutable std::map<double, core::BudgetedBatchFit> m_fits;

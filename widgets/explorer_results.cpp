@@ -51,6 +51,7 @@ TradeoffPoint Explorer::pointOf(const core::ExitOutcome& outcome, double paramet
 
 void Explorer::recompute() {
     m_fit.reset();
+    m_outcomeNote.clear();
     if (!m_test) {
         m_outcome = {};
         m_metrics = {};
@@ -91,7 +92,8 @@ void Explorer::recompute() {
         }
         m_metrics = core::evaluateOutcome(*m_test, m_outcome);
     } catch (const core::Error& e) {
-        m_note = QString::fromStdString(e.what());
+        // The previous outcome stays on screen with the reason next to it.
+        m_outcomeNote = QString::fromStdString(e.what());
     }
 }
 
@@ -129,7 +131,8 @@ void Explorer::recomputeCurves() {
             m_curves.gates.push_back(pointOf(m_gateOutcomes[i], m_alphas[i]));
         }
     } catch (const core::Error& e) {
-        m_note = QString::fromStdString(e.what());
+        // A property of the traces (missing costs, say), so it stays with them.
+        m_note = (m_note + QStringLiteral(" Some trade-off curves are missing: %1").arg(QString::fromStdString(e.what()))).trimmed();
     }
 }
 

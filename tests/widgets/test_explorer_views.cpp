@@ -190,6 +190,51 @@ TEST(DatasetImages, ImagesSetDirectlyBecomeThumbnails) {
     EXPECT_TRUE(images.image(1).isNull());
 }
 
+namespace {
+
+void writeIdx(const QString& path, quint32 magic, const QList<quint32>& dims, const QByteArray& data) {
+    QFile f(path);
+    ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+    QByteArray header;
+    for (quint32 v : QList<quint32>{magic} + dims) {
+        for (int shift = 24; shift >= 0; shift -= 8) header.append(static_cast<char>((v >> shift) & 0xff));
+    }
+    f.write(header + data);
+}
+
+} // namespace
+
+TEST(DatasetImages, LoadsAnIdxFolderOffTheGuiThreadAndSwitchesSplitWithoutReloading) {
+    QTemporaryDir dir;
+    // Two 2x2 train images (labels 3, 4) and one test image (label 5).
+    writeIdx(dir.filePath(QStringLiteral("train-images-idx3-ubyte")), 0x803, {2, 2, 2},
+             QByteArray("\x00\x10\x20\x30\x40\x50\x60\x70", 8));
+    writeIdx(dir.filePath(QStringLiteral("train-labels-idx1-ubyte")), 0x801, {2}, QByteArray("\x03\x04", 2));
+    writeIdx(dir.filePath(QStringLiteral("t10k-images-idx3-ubyte")), 0x803, {1, 2, 2},
+             QByteArray("\xff\xee\xdd\xcc", 4));
+    writeIdx(dir.filePath(QStringLiteral("t10k-labels-idx1-ubyte")), 0x801, {1}, QByteArray("\x05", 1));
+
+    DatasetImages images;
+    QSignalSpy changed(&images, &DatasetImages::changed);
+    images.setExpectedLabels({{0, 5}});
+    images.request(dir.path(), exitscope::core::SplitKind::Test);
+    for (int i = 0; i < 100 && images.state() == DatasetImages::State::Loading; ++i) changed.wait(50);
+    ASSERT_EQ(images.state(), DatasetImages::State::Ready) << images.message().toStdString();
+    EXPECT_EQ(qGray(images.image(0).pixel(0, 0)), 0xff);
+    EXPECT_EQ(qGray(images.image(0).pixel(1, 1)), 0xcc);
+
+    // The train split of the same folder: no new load, and the labels are checked again.
+    images.setExpectedLabels({{1, 4}});
+    images.request(dir.path(), exitscope::core::SplitKind::Train);
+    EXPECT_EQ(images.state(), DatasetImages::State::Ready);
+    EXPECT_EQ(qGray(images.image(1).pixel(0, 0)), 0x40);
+    images.setExpectedLabels({{1, 9}});
+    images.request(dir.path(), exitscope::core::SplitKind::Train);
+    EXPECT_EQ(images.state(), DatasetImages::State::Failed);
+    EXPECT_TRUE(images.message().contains(QStringLiteral("do not match")));
+    EXPECT_TRUE(images.image(1).isNull());
+}
+
 TEST(Export, TunedConfigIsAcceptedByCoreAndTheCli) {
     Explorer e;
     loadHandTraces(e);
