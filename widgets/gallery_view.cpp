@@ -7,6 +7,7 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QItemSelectionModel>
 #include <QListView>
 #include <QPainter>
 #include <QStyledItemDelegate>
@@ -105,8 +106,11 @@ GalleryView::GalleryView(Explorer* explorer, DatasetImages* images, QWidget* par
     connect(m_class, &QComboBox::currentIndexChanged, this, [this](int i) { m_model->setClassFilter(i - 1); });
     connect(m_sort, &QComboBox::currentIndexChanged, this,
             [this](int i) { m_model->setSort(static_cast<GalleryModel::Sort>(i)); });
-    connect(m_list, &QListView::clicked, this,
-            [this](const QModelIndex& index) { m_explorer->selectSample(m_model->sampleAt(index.row())); });
+    // Clicks and arrow keys both move the current thumbnail; a model reset
+    // clears it, which is no choice of the user's and is ignored.
+    connect(m_list->selectionModel(), &QItemSelectionModel::currentChanged, this, [this](const QModelIndex& index) {
+        if (index.isValid()) m_explorer->selectSample(m_model->sampleAt(index.row()));
+    });
     connect(m_model, &QAbstractItemModel::modelReset, this, [this] {
         rebuildTabs();
         updateSummary();

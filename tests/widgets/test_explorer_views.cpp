@@ -159,6 +159,12 @@ TEST(GalleryView, ClickingAThumbnailSelectsTheImageEverywhere) {
     QTest::mouseClick(gallery.listView()->viewport(), Qt::LeftButton, {}, cell.center());
     ASSERT_EQ(selection.count(), 1);
     EXPECT_EQ(e.selectedSample(), 1);
+    // The arrow keys walk the thumbnails: row 2 shows s3.
+    QTest::keyClick(gallery.listView(), Qt::Key_Left);
+    EXPECT_EQ(e.selectedSample(), 3);
+    // A control change keeps the selection.
+    e.setThreshold(0.75f);
+    EXPECT_EQ(e.selectedSample(), 3);
 }
 
 TEST(DatasetImages, AMissingDataSetIsANoteNotACrash) {
