@@ -19,6 +19,7 @@ int runCalibrate(const std::vector<std::string>& args);
 int runProfileSplits(const std::vector<std::string>& args);
 int runSimulate(const std::vector<std::string>& args);
 int runSplitRun(const std::vector<std::string>& args);
+int runInspect(const std::vector<std::string>& args);
 /// The server half of split-run, started by split-run itself.
 int runSplitServe(const std::vector<std::string>& args);
 int runElastic(const std::vector<std::string>& args);

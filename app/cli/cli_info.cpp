@@ -1,6 +1,6 @@
 #include "app/cli/cli_commands.h"
 #include "core/common/error.h"
-#include "core/model/checkpoint.h"
+#include "core/model/model_loader.h"
 #include "core/model/multi_exit_net.h"
 #include "core/model/zoo.h"
 #include "core/policy/confidence.h"
@@ -69,9 +69,9 @@ int runInfo(const std::vector<std::string>& args) {
         }
         return 0;
     }
-    auto net = core::loadCheckpoint(path);
+    auto net = core::loadModel(path);
     const auto& s = net->spec();
-    std::printf("checkpoint %s\n  model: %s\n  options: %s\n  input: %lldx%lldx%lld, %lld classes\n  data set: %s\n"
+    std::printf("model %s\n  model: %s\n  options: %s\n  input: %lldx%lldx%lld, %lld classes\n  data set: %s\n"
                 "  weights hash: %s\n\n",
                 path.c_str(), s.name.c_str(), s.options.dump().c_str(), static_cast<long long>(s.channels),
                 static_cast<long long>(s.height), static_cast<long long>(s.width),

@@ -25,7 +25,9 @@ commands:
   profile-splits --weights FILE --data fashion-mnist|DIR --out SPLITS.safetensors [--split val] [--max-samples 1000]
            [--mode per-tensor|per-channel|lossless] [--batch N]   encoded bytes, codec time and accuracy after
            transfer at every split candidate, on real activations
-  info     FILE   (a checkpoint or a trace)
+  info     FILE   (a checkpoint, a TorchScript model or a trace)
+  inspect  MODEL [--json] [--mean m1,.. --std s1,..]   validates a checkpoint or TorchScript multi-exit model with a
+           dry run and prints its blocks, exits, MACs and parameters (the app runs it before a first load)
   eval     --trace T (--config C | --policy P [policy options] | --policy oracle) [--val-trace V] [--json] [--csv FILE|-]
   tune     --trace VAL [--test-trace TEST] --policy confidence|budgeted|gates|static|anytime
            (--target-accuracy A | --budget B | --alpha X | --threshold T ...) --out CONFIG.json
@@ -53,6 +55,9 @@ policy options:
   --policy budgeted --budget MACS_PER_SAMPLE   (thresholds fitted on --val-trace, MSDNet budgeted batch)
   --policy gates --alpha A [--cost params|macs] (LEENet gates trained on --val-trace)
   --policy static --exit K;  --policy anytime --budget B [--unit macs|ms]
+
+Models: --weights takes an ExitScope checkpoint or a TorchScript multi-exit model (docs/torchscript.md);
+--mean/--std override an imported model's normalisation.
 
 Threads: LibTorch uses --threads N, else $EXITSCOPE_THREADS, else one per core.
 )";
@@ -105,6 +110,7 @@ int main(int argc, char** argv) {
         if (command == "profile-splits") return app::runProfileSplits(args);
         if (command == "simulate") return app::runSimulate(args);
         if (command == "split-run") return app::runSplitRun(args);
+        if (command == "inspect") return app::runInspect(args);
         if (command == "split-serve") return app::runSplitServe(args);
         if (command == "elastic") return app::runElastic(args);
         std::cerr << "exitscope-cli: unknown command '" << command << "'\n\n" << kUsage;

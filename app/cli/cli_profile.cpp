@@ -4,7 +4,7 @@
 #include "core/config/tuned_config.h"
 #include "core/data/registry.h"
 #include "core/executor/executor.h"
-#include "core/model/checkpoint.h"
+#include "app/cli/cli_model.h"
 #include "core/model/multi_exit_net.h"
 #include "core/model/tensor_data.h"
 #include "core/policy/confidence.h"
@@ -18,24 +18,13 @@
 
 namespace exitscope::app {
 
-namespace {
-
-core::Dataset loadData(const CliArgs& args) {
-    core::DatasetOptions dopts;
-    dopts.numVal = args.getInt("val", 5000, 0, 1'000'000'000);
-    dopts.seed = static_cast<uint64_t>(args.getInt("seed", 0, 0, 1LL << 62));
-    return core::loadDataset(args.require("data"), dopts);
-}
-
-} // namespace
-
 int runProfile(const std::vector<std::string>& argv) {
-    const CliArgs args(argv, {"weights", "data", "split", "out", "max-samples", "timing-samples", "batch", "val", "seed", "threads"},
+    const CliArgs args(argv, withModelOptions({"weights", "data", "split", "out", "max-samples", "timing-samples", "batch", "val", "seed", "threads"}),
                        {});
     const std::string out = args.require("out");
     const int threads = core::applyThreadCount(static_cast<int>(args.getInt("threads", 0, 0, 256)));
-    auto net = core::loadCheckpoint(args.require("weights"));
-    const core::Dataset data = loadData(args);
+    auto net = loadModelFromArgs(args);
+    const core::Dataset data = loadDataForModel(args, net->spec());
     core::ProfileOptions popts;
     popts.split = core::parseSplitKind(args.get("split", "test"));
     popts.maxSamples = args.getInt("max-samples", -1, 1, 1'000'000'000);
@@ -57,8 +46,8 @@ int runProfile(const std::vector<std::string>& argv) {
 }
 
 int runExecute(const std::vector<std::string>& argv) {
-    const CliArgs args(argv, {"weights", "data", "split", "threshold", "thresholds", "max-samples", "batch", "trace",
-                              "val", "seed", "threads", "device", "config"},
+    const CliArgs args(argv, withModelOptions({"weights", "data", "split", "threshold", "thresholds", "max-samples", "batch", "trace",
+                              "val", "seed", "threads", "device", "config"}),
                        {});
     core::applyThreadCount(static_cast<int>(args.getInt("threads", 0, 0, 256)));
     const torch::Device device = core::parseDevice(args.get("device", "cpu"));
@@ -67,8 +56,8 @@ int runExecute(const std::vector<std::string>& argv) {
     const auto single = static_cast<float>(args.getDouble("threshold", 0.9, 0.0, 1.0));
     std::vector<float> thresholds;
     for (double t : args.getDoubles("thresholds")) thresholds.push_back(static_cast<float>(t));
-    auto net = core::loadCheckpoint(args.require("weights"));
-    const core::Dataset data = loadData(args);
+    auto net = loadModelFromArgs(args);
+    const core::Dataset data = loadDataForModel(args, net->spec());
     std::optional<core::Trace> trace;
     if (args.has("trace")) trace = core::readTrace(args.get("trace"));
     core::PolicyConfig policy;

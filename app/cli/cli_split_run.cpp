@@ -8,7 +8,8 @@
 #include "app/cli/cli_state.h"
 #include "core/common/error.h"
 #include "core/data/registry.h"
-#include "core/model/checkpoint.h"
+#include "app/cli/cli_model.h"
+#include "core/model/model_loader.h"
 #include "core/model/multi_exit_net.h"
 #include "core/model/tensor_data.h"
 #include "core/policy/policy.h"
@@ -85,7 +86,7 @@ PartResult runPart(core::MultiExitNet& net, core::State& state, int64_t from, in
 /// the rest of the network and replies with the class and exit taken.
 int serve(const CliArgs& args) {
     core::applyThreadCount(static_cast<int>(args.getInt("threads", 1, 0, 256)));
-    auto net = core::loadCheckpoint(args.require("weights"));
+    auto net = core::loadModel(args.require("weights"));
     const auto port = static_cast<uint16_t>(args.getInt("port", 0, 1, 65535));
     const double mbps = args.getDouble("mbps", 10, 1e-6, 1e6);
     const double rtt = args.getDouble("rtt", 0, 0, 1e6);
@@ -187,8 +188,8 @@ int runSplitServe(const std::vector<std::string>& argv) {
 
 int runSplitRun(const std::vector<std::string>& argv) {
     const CliArgs args(argv,
-                       {"weights", "data", "trace", "splits", "split", "after", "bandwidths", "rtt", "threshold",
-                        "max-samples", "warmup", "mode", "val", "seed", "json"},
+                       withModelOptions({"weights", "data", "trace", "splits", "split", "after", "bandwidths", "rtt",
+                                         "threshold", "max-samples", "warmup", "mode", "val", "seed", "json"}),
                        {});
     const std::string weights = args.require("weights");
     const double rtt = args.getDouble("rtt", 10, 0, 10000);
@@ -207,7 +208,7 @@ int runSplitRun(const std::vector<std::string>& argv) {
 
     // Profiling and both processes use one LibTorch thread, as the trace's block times do.
     core::applyThreadCount(1);
-    auto net = core::loadCheckpoint(weights);
+    auto net = loadModelFromArgs(args);
     const auto trace = core::readTrace(args.require("trace"));
     if (trace.metadata.count("weights_hash") && trace.metadata.at("weights_hash") != net->spec().weightsHash)
         throw core::Error(args.require("trace") + ": made from other weights than " + weights);
@@ -238,10 +239,7 @@ int runSplitRun(const std::vector<std::string>& argv) {
     for (auto s : cuts)
         if (!splitIndex.count(s)) throw core::Error("--after: block " + std::to_string(s - 1) + " does not follow a ReLU (not a split candidate)");
 
-    core::DatasetOptions dopts;
-    dopts.numVal = args.getInt("val", 5000, 0, 1'000'000'000);
-    dopts.seed = static_cast<uint64_t>(args.getInt("seed", 0, 0, 1LL << 62));
-    const auto data = core::loadDataset(args.require("data"), dopts);
+    const auto data = loadDataForModel(args, net->spec());
     const auto split = core::parseSplitKind(args.get("split", "test"));
     const auto& images = data.imagesOf(split);
     if (trace.metadata.count("split") && trace.metadata.at("split") != core::toString(split))

@@ -6,7 +6,7 @@
 #include "app/cli/cli_state.h"
 #include "core/common/error.h"
 #include "core/data/registry.h"
-#include "core/model/checkpoint.h"
+#include "app/cli/cli_model.h"
 #include "core/model/multi_exit_net.h"
 #include "core/model/tensor_data.h"
 #include "core/trace/safetensors.h"
@@ -35,18 +35,15 @@ double msSince(std::chrono::steady_clock::time_point t0) {
 } // namespace
 
 int runProfileSplits(const std::vector<std::string>& argv) {
-    const CliArgs args(argv, {"weights", "data", "split", "max-samples", "batch", "mode", "out", "val", "seed", "threads"}, {});
+    const CliArgs args(argv, withModelOptions({"weights", "data", "split", "max-samples", "batch", "mode", "out", "val", "seed", "threads"}), {});
     const std::string out = args.require("out");
     const auto mode = parseMode(args.get("mode", "per-tensor"));
     const auto split = core::parseSplitKind(args.get("split", "val"));
     const auto maxSamples = args.getInt("max-samples", 1000, 1, 1'000'000'000);
     const auto batch = args.getInt("batch", 100, 1, 65536);
     core::applyThreadCount(static_cast<int>(args.getInt("threads", 1, 0, 256)));
-    auto net = core::loadCheckpoint(args.require("weights"));
-    core::DatasetOptions dopts;
-    dopts.numVal = args.getInt("val", 5000, 0, 1'000'000'000);
-    dopts.seed = static_cast<uint64_t>(args.getInt("seed", 0, 0, 1LL << 62));
-    const auto data = core::loadDataset(args.require("data"), dopts);
+    auto net = loadModelFromArgs(args);
+    const auto data = loadDataForModel(args, net->spec());
     const auto& images = data.imagesOf(split);
     core::checkInputCompatible(images, net->spec());
     std::vector<int64_t> indices = data.indicesOf(split);

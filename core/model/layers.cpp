@@ -9,6 +9,8 @@ thread_local MacCounter* t_activeCounter = nullptr;
 MacCounter::MacCounter() : m_previous(t_activeCounter) { t_activeCounter = this; }
 MacCounter::~MacCounter() { t_activeCounter = m_previous; }
 
+bool MacCounter::active() { return t_activeCounter != nullptr; }
+
 void MacCounter::add(int64_t macs) {
     if (t_activeCounter) t_activeCounter->m_macs += macs;
 }

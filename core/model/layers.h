@@ -26,6 +26,8 @@ public:
 
     /// Adds to the counter active on this thread, if any.
     static void add(int64_t macs);
+    /// Whether a counter is active on this thread (a dry run is counting).
+    static bool active();
 
 private:
     int64_t m_macs = 0;

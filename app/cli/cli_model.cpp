@@ -1,0 +1,42 @@
+#include "app/cli/cli_model.h"
+
+#include "core/common/error.h"
+#include "core/data/registry.h"
+#include "core/model/model_loader.h"
+
+namespace exitscope::app {
+
+const std::set<std::string>& modelOptionNames() {
+    static const std::set<std::string> names{"mean", "std"};
+    return names;
+}
+
+std::set<std::string> withModelOptions(std::set<std::string> base) {
+    base.insert(modelOptionNames().begin(), modelOptionNames().end());
+    return base;
+}
+
+std::shared_ptr<core::MultiExitNet> loadModelFromArgs(const CliArgs& args, const std::string& key) {
+    core::Normalisation norm;
+    if (args.has("mean") != args.has("std")) throw core::Error("give both --mean and --std, or neither");
+    for (double m : args.getDoubles("mean")) norm.mean.push_back(static_cast<float>(m));
+    for (double s : args.getDoubles("std")) {
+        if (!(s > 0)) throw core::Error("--std: " + std::to_string(s) + " is not > 0");
+        norm.std.push_back(static_cast<float>(s));
+    }
+    if (norm.mean.size() != norm.std.size())
+        throw core::Error("--mean and --std need the same number of values (one per input channel)");
+    return core::loadModel(args.require(key), norm);
+}
+
+core::Dataset loadDataForModel(const CliArgs& args, const core::ModelSpec& spec) {
+    core::DatasetOptions dopts;
+    dopts.numVal = args.getInt("val", 5000, 0, 1'000'000'000);
+    dopts.seed = static_cast<uint64_t>(args.getInt("seed", 0, 0, 1LL << 62));
+    dopts.channels = spec.channels;
+    dopts.height = spec.height;
+    dopts.width = spec.width;
+    return core::loadDataset(args.require("data"), dopts);
+}
+
+} // namespace exitscope::app
