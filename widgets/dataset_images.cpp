@@ -134,6 +134,13 @@ void DatasetImages::setImages(const core::ImageSet& images, const QString& sourc
     emit changed();
 }
 
+std::shared_ptr<const core::ImageSet> DatasetImages::imageSet() const {
+    if (m_state != State::Ready) return nullptr;
+    if (m_direct) return m_direct;
+    if (!m_data) return nullptr;
+    return std::shared_ptr<const core::ImageSet>(m_data, &m_data->imagesOf(m_split));
+}
+
 QImage DatasetImages::image(int64_t index) const {
     if (m_state != State::Ready) return {};
     const core::ImageSet* images = imagesIn(m_data.get(), m_direct.get(), m_split);

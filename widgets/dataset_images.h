@@ -45,6 +45,8 @@ public:
     QString source() const { return m_source; }
     /// The image `index` of the split, or a null image when it is not available.
     QImage image(int64_t index) const;
+    /// The loaded images of the split (shared, not copied); null unless Ready.
+    std::shared_ptr<const core::ImageSet> imageSet() const;
     /// A cached square thumbnail of `side` pixels, or a grey placeholder.
     QPixmap thumbnail(int64_t index, int side) const;
 

@@ -119,7 +119,7 @@ void NetworkView::paintEvent(QPaintEvent*) {
                     p.setPen(ran ? palette().text().color() : kFaded);
                     const QString text = row.width() > 80
                                              ? QStringLiteral("%1\u00d7%2\u00d7%3").arg(held->channels).arg(held->height).arg(held->width)
-                                             : QStringLiteral("%1\u00b2").arg(held->height);
+                                             : QString::number(held->height) + QStringLiteral("\u00b2");
                     p.drawText(row, Qt::AlignCenter, text);
                 } else {
                     p.setPen(QPen(kFaded, 0.8, Qt::DashLine));

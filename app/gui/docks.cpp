@@ -85,8 +85,8 @@ void MainWindow::createDocks() {
     controlsLayout->addWidget(m_controls, 1);
     QWidget* controlsArea = scrollable(controlsPage);
     controlsArea->setMinimumWidth(340);
-    QDockWidget* controls = addPanelDock(controlsArea, QStringLiteral("Controls"), Qt::LeftDockWidgetArea,
-                                         QStringLiteral("ControlsDock"));
+    addPanelDock(controlsArea, QStringLiteral("Controls"), Qt::LeftDockWidgetArea,
+                 QStringLiteral("ControlsDock"));
     QDockWidget* tradeoff = addPanelDock(m_tradeoff, QStringLiteral("Accuracy vs cost"), Qt::RightDockWidgetArea,
                                          QStringLiteral("TradeoffDock"));
     m_inspectorDock = new QDockWidget(QStringLiteral("Image inspector"), this);

@@ -2,6 +2,8 @@
 // configs, from the File menu, the command line, recent files or a drop.
 #include "app/gui/main_window.h"
 
+#include "app/gui/model_import.h"
+#include "core/common/error.h"
 #include "core/model/checkpoint.h"
 #include "core/trace/trace.h"
 #include "widgets/dataset_images.h"
@@ -10,6 +12,7 @@
 #include "widgets/trace_overview.h"
 
 #include <QDir>
+#include <QFile>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileInfo>
@@ -41,11 +44,24 @@ FileKind kindOf(const QString& path) {
     return FileKind::Unknown;
 }
 
+bool isZipArchive(const QString& path) {
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) && file.read(4) == QByteArray("PK\x03\x04", 4);
+}
+
 } // namespace
 
 bool MainWindow::openWeights(const QString& path) {
     try {
-        const core::ModelSpec spec = core::readCheckpointSpec(path.toStdString());
+        core::ModelSpec spec;
+        try {
+            spec = core::readCheckpointSpec(path.toStdString());
+        } catch (const core::Error&) {
+            // Not a checkpoint: a zip archive may be a TorchScript model,
+            // checked in a child process; anything else keeps the error.
+            if (!isZipArchive(path)) throw;
+            spec = inspectImportedModel(path, this, m_errorPopups);
+        }
         m_model->setSpec(spec, QFileInfo(path).absoluteFilePath());
     } catch (const std::exception& e) {
         // core::Error carries a message naming the file; anything else still
@@ -58,6 +74,7 @@ bool MainWindow::openWeights(const QString& path) {
     }
     m_lastDir = QFileInfo(path).absolutePath();
     statusBar()->showMessage(QStringLiteral("Loaded weights %1").arg(path));
+    emit weightsOpened(QFileInfo(path).absoluteFilePath());
     return true;
 }
 

@@ -1,6 +1,7 @@
 // LibTorch first: Qt's "slots" macro would break its headers (ivalue.h has a slots() method).
 #include "core/executor/executor.h"
 #include "core/model/checkpoint.h"
+#include "core/model/model_loader.h"
 #include "core/model/multi_exit_net.h"
 #include "core/model/tensor_data.h"
 #include "core/model/zoo.h"
@@ -33,7 +34,7 @@ struct LiveRunner::ModelCache {
     std::shared_ptr<core::MultiExitNet> get(const std::string& wanted) {
         std::lock_guard<std::mutex> lock(mutex);
         if (!net || path != wanted) {
-            net = core::loadCheckpoint(wanted);
+            net = core::loadModel(wanted);
             path = wanted;
         }
         return net;
@@ -155,8 +156,12 @@ quint64 LiveRunner::profile(const QString& dataset, const core::ProfileOptions& 
     return m_background->start(
         [=](const core::ProgressFn& progress, const core::CancelFlag& cancel) -> QVariant {
             progress({0.0, "loading " + weights + " and " + data});
-            auto net = core::loadCheckpoint(weights);
-            const core::Dataset ds = core::loadDataset(data);
+            auto net = core::loadModel(weights);
+            core::DatasetOptions dopts;  // image folders take the model's input shape
+            dopts.channels = net->spec().channels;
+            dopts.height = net->spec().height;
+            dopts.width = net->spec().width;
+            const core::Dataset ds = core::loadDataset(data, dopts);
             core::throwIfCancelled(&cancel);
             const core::Trace trace = core::profileModel(*net, ds, options, progress, &cancel);
             core::writeTrace(trace, out);

@@ -1,5 +1,6 @@
 #include "app/gui/default_assets.h"
 #include "app/gui/main_window.h"
+#include "app/gui/panels.h"
 #include "widgets/dataset_images.h"
 
 #include <QApplication>
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
 
     const bool batch = parser.isSet(quitOption) || parser.isSet(screenshotOption);
     exitscope::app::MainWindow window;
+    new exitscope::app::AnalysisPanels(window);  // owned by the window
     window.setErrorPopups(!batch);
     if (!batch) window.restoreLayout();
     FirstFrameReporter reporter(clock);

@@ -78,9 +78,18 @@ public:
     bool exportPlots(const QString& directory);
     bool exportSummaryReport(const QString& path);
 
+    /// Shows an error in the status bar (and a message box when popups are on).
+    void reportError(const QString& message);
+    /// Shows a passing message in the status bar.
+    void reportDone(const QString& message);
+    /// The directory files were last opened from.
+    QString lastDirectory() const { return m_lastDir; }
+
 signals:
     /// An image file was dropped or opened; the live view may run it.
     void imageDropped(const QString& path);
+    /// Model weights (a checkpoint or an imported model) were opened.
+    void weightsOpened(const QString& absolutePath);
 
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
@@ -100,8 +109,6 @@ private:
     void chooseTunedConfig();
     void choosePlotExport(QWidget* plotOwner, const QString& name);
     void requestImagesForTrace();
-    void reportError(const QString& message);
-    void reportDone(const QString& message);
     widgets::ModelSummary* modelSummary() const { return m_model; }
 
     widgets::Explorer* m_explorer;

@@ -1,0 +1,236 @@
+// LibTorch (through live_runner.h) must come before any Qt header: Qt's
+// `slots` macro breaks LibTorch's ivalue.h.
+#include "app/gui/live_runner.h"
+
+#include "app/gui/panels.h"
+#include "app/gui/main_window.h"
+#include "core/model/zoo.h"
+#include "core/trace/trace.h"
+#include "widgets/dataset_images.h"
+#include "widgets/event_timeline.h"
+#include "widgets/explorer.h"
+#include "widgets/job_runner.h"
+#include "widgets/network_view.h"
+#include "widgets/split_panel.h"
+
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QInputDialog>
+#include <QMenu>
+#include <QMenuBar>
+#include <QScrollArea>
+#include <QStatusBar>
+#include <QVBoxLayout>
+
+namespace exitscope::app {
+
+namespace {
+
+QString datasetOf(const core::Trace& trace) {
+    const auto it = trace.metadata.find("dataset");
+    return it == trace.metadata.end() ? QStringLiteral("fashion-mnist") : QString::fromStdString(it->second);
+}
+
+} // namespace
+
+AnalysisPanels::AnalysisPanels(MainWindow& window)
+    : QObject(&window), m_window(window), m_network(new widgets::NetworkView), m_split(new widgets::SplitPanel),
+      m_timeline(new widgets::EventTimeline), m_elastic(nullptr), m_live(new LiveRunner(this)),
+      m_progress(new widgets::JobProgressWidget) {
+    widgets::Explorer* explorer = window.explorer();
+
+    m_networkDock = window.addPanelDock(m_network, QStringLiteral("Network and path"), Qt::BottomDockWidgetArea,
+                                        QStringLiteral("NetworkDock"));
+    auto* splitPage = new QWidget;
+    auto* splitLayout = new QVBoxLayout(splitPage);
+    splitLayout->setContentsMargins(0, 0, 0, 0);
+    splitLayout->addWidget(m_split, 3);
+    splitLayout->addWidget(m_timeline, 2);
+    // The split controls are many: they scroll rather than stretch the window.
+    auto* splitScroll = new QScrollArea;
+    splitScroll->setWidget(splitPage);
+    splitScroll->setWidgetResizable(true);
+    splitScroll->setFrameShape(QFrame::NoFrame);
+    splitPage->setMinimumHeight(900);
+    QDockWidget* splitDock = window.addPanelDock(splitScroll, QStringLiteral("Split computing (SPINN)"),
+                                                 Qt::BottomDockWidgetArea, QStringLiteral("SplitDock"));
+    // One tabbed strip at the bottom keeps the window within a laptop screen.
+    window.tabifyDockWidget(m_networkDock, splitDock);
+    m_networkDock->raise();
+
+    connect(explorer, &widgets::Explorer::tracesChanged, this, &AnalysisPanels::onTracesChanged);
+    connect(explorer, &widgets::Explorer::selectionChanged, this, [this] {
+        m_showingLive = false;
+        showSelectedPath();
+    });
+    connect(explorer, &widgets::Explorer::outcomeChanged, this, [this] {
+        if (!m_showingLive) showSelectedPath();
+    });
+    connect(m_split, &widgets::SplitPanel::designChanged, this,
+            [this](qint64 blocksOnDevice, double) { m_network->setSplit(blocksOnDevice); });
+    connect(m_split, &widgets::SplitPanel::conditionsChanged, this,
+            [this] { m_timeline->setConditions(m_split->conditions()); });
+
+    // The real network: dropped images run live; profile and train jobs run
+    // in the background and replace what is loaded only once they finish.
+    connect(&window, &MainWindow::weightsOpened, m_live, &LiveRunner::setCheckpoint);
+    connect(&window, &MainWindow::imageDropped, this, [this](const QString& path) {
+        const auto policy = m_window.explorer()->policyConfig();
+        if (!policy) {
+            m_window.reportError(QStringLiteral("%1: the live run needs a deployable policy; %2")
+                                     .arg(path, m_window.explorer()->whyNotDeployable()));
+            return;
+        }
+        m_live->runImageFile(path, *policy);
+    });
+    connect(m_live, &LiveRunner::pathReady, this, [this](const widgets::SamplePath& path) {
+        m_showingLive = true;
+        m_network->setPath(path);
+        m_networkDock->show();
+        m_networkDock->raise();
+        m_window.reportDone(QStringLiteral("Live: %1 left at exit %2").arg(path.title).arg(path.exitTaken));
+    });
+    connect(m_live, &LiveRunner::liveFailed, &window, &MainWindow::reportError);
+    connect(m_live, &LiveRunner::jobFailed, &window, &MainWindow::reportError);
+    connect(m_live, &LiveRunner::jobFinished, this, [this](LiveRunner::JobKind kind, const QString& out) {
+        if (kind == LiveRunner::JobKind::Profile) {
+            m_window.openTrace(out);
+        } else {
+            m_window.openWeights(out);
+        }
+    });
+    m_progress->setRunner(m_live->backgroundRunner());
+    window.statusBar()->addPermanentWidget(m_progress);
+    createRunMenu();
+}
+
+void AnalysisPanels::createRunMenu() {
+    QMenu* run = m_window.menuBar()->addMenu(QStringLiteral("&Run"));
+    run->addAction(QStringLiteral("Run the Selected Image &Live"), this, &AnalysisPanels::runSelectedLive);
+    run->addAction(QStringLiteral("Run an &Image File Live..."), this, [this] {
+        const QString file = QFileDialog::getOpenFileName(&m_window, QStringLiteral("Run an image through the network"),
+                                                          m_window.lastDirectory(),
+                                                          QStringLiteral("Images (*.png *.jpg *.jpeg *.bmp *.pgm *.ppm)"));
+        if (!file.isEmpty()) emit m_window.imageDropped(file);
+    });
+    run->addSeparator();
+    run->addAction(QStringLiteral("&Profile the Weights into a Trace..."), this, &AnalysisPanels::profileInBackground);
+    run->addAction(QStringLiteral("&Train a Model..."), this, &AnalysisPanels::trainInBackground);
+}
+
+QString AnalysisPanels::splitsPathForTrace() const {
+    QString path = m_window.explorer()->testSource();
+    for (const QString& suffix : {QStringLiteral("-test.safetensors"), QStringLiteral("-val.safetensors")}) {
+        if (path.endsWith(suffix)) {
+            const QString splits = path.left(path.size() - suffix.size()) + QStringLiteral("-splits.safetensors");
+            if (QFileInfo(splits).isFile()) return splits;
+        }
+    }
+    return {};
+}
+
+void AnalysisPanels::onTracesChanged() {
+    const core::Trace* trace = m_window.explorer()->testTrace();
+    m_showingLive = false;
+    if (!trace) {
+        m_network->clearModel();
+        return;
+    }
+    m_network->setModel(*trace);
+    const QString splits = splitsPathForTrace();
+    if (!m_split->setTrace(*trace, splits)) m_window.reportError(m_split->errorString());
+    m_timeline->setTrace(*trace, splits);
+    m_timeline->setConditions(m_split->conditions());
+    m_network->setSplit(m_split->chosenBlocksOnDevice());
+    showSelectedPath();
+}
+
+void AnalysisPanels::showSelectedPath() {
+    const widgets::Explorer* explorer = m_window.explorer();
+    const core::Trace* trace = explorer->testTrace();
+    const int row = explorer->selectedSample();
+    if (!trace || row < 0 || row >= trace->numSamples ||
+        static_cast<std::size_t>(row) >= explorer->outcome().exitTaken.size()) {
+        m_network->setPath({});
+        return;
+    }
+    const auto policy = explorer->policyConfig();
+    // Static and anytime policies run only the exit they take; the oracle
+    // (no deployable policy) is drawn the same way.
+    const bool cascade =
+        policy && policy->kind != core::PolicyKind::Static && policy->kind != core::PolicyKind::Anytime;
+    auto path = widgets::samplePathFromTrace(*trace, row, explorer->outcome().exitTaken[static_cast<std::size_t>(row)],
+                                             cascade);
+    path.thresholds = explorer->displayedThresholds();
+    path.title = QStringLiteral("test sample %1").arg(row);
+    m_network->setPath(path);
+}
+
+void AnalysisPanels::runSelectedLive() {
+    const widgets::Explorer* explorer = m_window.explorer();
+    const core::Trace* trace = explorer->testTrace();
+    const int row = explorer->selectedSample();
+    const auto images = m_window.images()->imageSet();
+    const auto policy = explorer->policyConfig();
+    if (!trace || row < 0) {
+        m_window.reportError(QStringLiteral("select an image first (click one in the gallery)"));
+        return;
+    }
+    if (!images) {
+        m_window.reportError(QStringLiteral("the data set's images are not loaded: %1").arg(m_window.images()->message()));
+        return;
+    }
+    if (!policy) {
+        m_window.reportError(QStringLiteral("the live run needs a deployable policy; %1").arg(explorer->whyNotDeployable()));
+        return;
+    }
+    m_live->runImage(images, trace->sampleIndex[static_cast<std::size_t>(row)], *policy,
+                     QStringLiteral("test sample %1").arg(row));
+}
+
+void AnalysisPanels::profileInBackground() {
+    if (m_live->checkpoint().isEmpty()) {
+        m_window.reportError(QStringLiteral("open model weights first (File > Open Weights)"));
+        return;
+    }
+    const core::Trace* trace = m_window.explorer()->testTrace();
+    const QString dataset = trace ? datasetOf(*trace) : QStringLiteral("fashion-mnist");
+    bool ok = false;
+    const QString split = QInputDialog::getItem(&m_window, QStringLiteral("Profile"), QStringLiteral("Split of %1:").arg(dataset),
+                                                {QStringLiteral("test"), QStringLiteral("val")}, 0, false, &ok);
+    if (!ok) return;
+    const QString out = QFileDialog::getSaveFileName(
+        &m_window, QStringLiteral("Write the trace to"),
+        QFileInfo(m_live->checkpoint()).absolutePath() + QStringLiteral("/") + QFileInfo(m_live->checkpoint()).completeBaseName() +
+            QStringLiteral("-") + split + QStringLiteral(".safetensors"),
+        QStringLiteral("Traces (*.safetensors)"));
+    if (out.isEmpty()) return;
+    core::ProfileOptions options;
+    options.split = core::parseSplitKind(split.toStdString());
+    m_live->profile(dataset, options, out);
+}
+
+void AnalysisPanels::trainInBackground() {
+    QStringList names;
+    for (const auto& n : core::zooModelNames()) names << QString::fromStdString(n);
+    bool ok = false;
+    const QString model = QInputDialog::getItem(&m_window, QStringLiteral("Train"), QStringLiteral("Model:"), names, 0, false, &ok);
+    if (!ok) return;
+    const int epochs = QInputDialog::getInt(&m_window, QStringLiteral("Train"),
+                                            QStringLiteral("Epochs on Fashion-MNIST (about 1-2 minutes each here):"), 10, 1,
+                                            200, 1, &ok);
+    if (!ok) return;
+    const QString out = QFileDialog::getSaveFileName(&m_window, QStringLiteral("Write the weights to"),
+                                                     m_window.lastDirectory() + QStringLiteral("/") + model +
+                                                         QStringLiteral("-fashion-mnist.pt"),
+                                                     QStringLiteral("Checkpoints (*.pt)"));
+    if (out.isEmpty()) return;
+    core::ModelSpec spec;
+    spec.name = model.toStdString();
+    core::TrainOptions options;
+    options.epochs = epochs;
+    m_live->train(spec, QStringLiteral("fashion-mnist"), options, out);
+}
+
+} // namespace exitscope::app

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <QObject>
+#include <QString>
+
+class QAction;
+class QDockWidget;
+
+namespace exitscope::widgets {
+class ElasticPanel;
+class EventTimeline;
+class JobProgressWidget;
+class NetworkView;
+class SplitPanel;
+}
+
+namespace exitscope::app {
+
+class LiveRunner;
+class MainWindow;
+
+/// The panels that simulate or run the real network, wired into the main
+/// window: the network view (the selected image's path, or a live image's),
+/// the split panel and its event timeline, the elastic (EINet) panel, and
+/// the LiveRunner behind dropped images and the background profile and
+/// train jobs (Run menu, progress with Cancel in the status bar). It only
+/// connects widgets to the explorer and to each other.
+class AnalysisPanels : public QObject {
+    Q_OBJECT
+
+public:
+    explicit AnalysisPanels(MainWindow& window);
+
+    widgets::NetworkView* networkView() const { return m_network; }
+    widgets::SplitPanel* splitPanel() const { return m_split; }
+    widgets::EventTimeline* timeline() const { return m_timeline; }
+    widgets::ElasticPanel* elasticPanel() const { return m_elastic; }
+    LiveRunner* liveRunner() const { return m_live; }
+
+private:
+    void onTracesChanged();
+    void showSelectedPath();
+    void createRunMenu();
+    void profileInBackground();
+    void trainInBackground();
+    void runSelectedLive();
+    /// The measured split profile next to the test trace, when there is one.
+    QString splitsPathForTrace() const;
+
+    MainWindow& m_window;
+    widgets::NetworkView* m_network;
+    widgets::SplitPanel* m_split;
+    widgets::EventTimeline* m_timeline;
+    widgets::ElasticPanel* m_elastic;
+    LiveRunner* m_live;
+    widgets::JobProgressWidget* m_progress;
+    QDockWidget* m_networkDock = nullptr;
+    bool m_showingLive = false;
+};
+
+} // namespace exitscope::app

@@ -1,0 +1,111 @@
+// The analysis panels wired into the main window: the network view follows
+// the selection, imported models open through the child-process check, and
+// a dropped image runs through the real network and agrees with the trace.
+// LibTorch (through live_runner.h) before any Qt header.
+#include "app/gui/live_runner.h"
+
+#include "app/gui/main_window.h"
+#include "app/gui/panels.h"
+#include "core/data/registry.h"
+#include "core/policy/policy.h"
+#include "core/trace/trace.h"
+#include "tests/widgets/explorer_fixture.h"
+#include "widgets/explorer.h"
+#include "widgets/network_view.h"
+
+#include <QFile>
+#include <QImage>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+using exitscope::app::AnalysisPanels;
+using exitscope::app::MainWindow;
+
+namespace {
+
+const QString kAssets = QStringLiteral(EXITSCOPE_SOURCE_DIR "/assets/models/");
+
+} // namespace
+
+TEST(AnalysisPanels, TheNetworkViewShowsTheSelectedImagesPath) {
+    QTemporaryDir dir;
+    const QString val = dir.filePath(QStringLiteral("h-val.safetensors")), test = dir.filePath(QStringLiteral("h-test.safetensors"));
+    exitscope::core::writeTrace(exitscope::test::explorerTrace("val"), val.toStdString());
+    exitscope::core::writeTrace(exitscope::test::explorerTrace("test"), test.toStdString());
+    MainWindow w;
+    w.setErrorPopups(false);
+    auto* panels = new AnalysisPanels(w);
+    ASSERT_TRUE(w.openTrace(val));
+    ASSERT_TRUE(w.openTrace(test));
+    const auto& outcome = w.explorer()->outcome();
+    for (int row = 0; row < static_cast<int>(outcome.exitTaken.size()); ++row) {
+        w.explorer()->selectSample(row);
+        EXPECT_EQ(panels->networkView()->path().exitTaken, outcome.exitTaken[static_cast<std::size_t>(row)]) << row;
+        EXPECT_FALSE(panels->networkView()->path().live);
+    }
+    // A control change moves the path with the outcome.
+    w.explorer()->selectSample(0);
+    w.explorer()->setThreshold(0.0f);  // everything leaves at the first exit
+    EXPECT_EQ(panels->networkView()->path().exitTaken, 0);
+}
+
+TEST(AnalysisPanels, ImportedModelsOpenThroughTheChildProcessCheck) {
+    if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
+        GTEST_SKIP() << "python3-torch is not installed (scripts/install-deps installs it)";
+    QTemporaryDir dir;
+    const QString script = QStringLiteral(EXITSCOPE_SOURCE_DIR "/docs/examples/export_multi_exit.py");
+    const QString command = QStringLiteral("/usr/bin/python3 %1 --fixture %2").arg(script, dir.path());
+    ASSERT_EQ(std::system(command.toStdString().c_str()), 0);
+    qputenv("EXITSCOPE_CLI", EXITSCOPE_CLI_PATH);
+    MainWindow w;
+    w.setErrorPopups(false);
+    QSignalSpy opened(&w, &MainWindow::weightsOpened);
+    ASSERT_TRUE(w.openWeights(dir.filePath(QStringLiteral("resnet_exits.pt")))) << w.lastError().toStdString();
+    EXPECT_EQ(opened.count(), 1);
+    // The child's own error reaches the window; the loaded model stays.
+    EXPECT_FALSE(w.openWeights(dir.filePath(QStringLiteral("wrong_shape.pt"))));
+    EXPECT_TRUE(w.lastError().contains(QStringLiteral("exit 0 returns shape [1, 11], expected [n, 10]")))
+        << w.lastError().toStdString();
+    EXPECT_FALSE(w.openWeights(dir.filePath(QStringLiteral("missing_forward.pt"))));
+    EXPECT_TRUE(w.lastError().contains(QStringLiteral("exits[0] has no forward method"))) << w.lastError().toStdString();
+    const QString noise = dir.filePath(QStringLiteral("noise.pt"));
+    QFile f(noise);
+    ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+    f.write(QByteArray(5000, 'x'));
+    f.close();
+    EXPECT_FALSE(w.openWeights(noise));
+    EXPECT_EQ(opened.count(), 1);
+}
+
+TEST(AnalysisPanels, ADroppedImageRunsLiveAndAgreesWithTheTrace) {
+    const auto data = exitscope::core::loadDataset("fashion-mnist");
+    const auto trace = exitscope::core::readTrace((kAssets + QStringLiteral("msdnet-fashion-mnist-test.safetensors")).toStdString());
+    MainWindow w;
+    w.setErrorPopups(false);
+    auto* panels = new AnalysisPanels(w);
+    ASSERT_TRUE(w.openWeights(kAssets + QStringLiteral("msdnet-fashion-mnist.pt"))) << w.lastError().toStdString();
+    ASSERT_TRUE(w.openTrace(kAssets + QStringLiteral("msdnet-fashion-mnist-test.safetensors")));
+    const auto policy = w.explorer()->policyConfig();
+    ASSERT_TRUE(policy.has_value());
+    const auto expected = exitscope::core::applyPolicy(trace, *policy);
+
+    QTemporaryDir dir;
+    QSignalSpy ready(panels->liveRunner(), &exitscope::app::LiveRunner::pathReady);
+    for (int row : {0, 1, 2, 3}) {
+        const auto index = static_cast<std::size_t>(trace.sampleIndex[static_cast<std::size_t>(row)]);
+        const QImage image(data.testImages.image(index), 28, 28, 28, QImage::Format_Grayscale8);
+        const QString file = dir.filePath(QStringLiteral("image%1.png").arg(row));
+        ASSERT_TRUE(image.save(file));
+        emit w.imageDropped(file);
+        ASSERT_TRUE(QTest::qWaitFor([&] { return ready.count() == row + 1; }, 20000)) << w.lastError().toStdString();
+        const auto& path = panels->networkView()->path();
+        EXPECT_TRUE(path.live);
+        EXPECT_EQ(path.exitTaken, expected.exitTaken[static_cast<std::size_t>(row)]) << row;
+        EXPECT_EQ(path.predicted, expected.prediction[static_cast<std::size_t>(row)]) << row;
+    }
+}
