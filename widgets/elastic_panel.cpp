@@ -21,6 +21,7 @@
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QVBoxLayout>
+#include <nlohmann/json.hpp>
 #include <qcustomplot.h>
 
 #include <algorithm>
@@ -58,6 +59,18 @@ using TrainedPtr = std::shared_ptr<const TrainedResult>;
 using EvaluatedPtr = std::shared_ptr<const EvaluatedResult>;
 
 QString number(double v) { return QString::number(v, 'g', 10); }
+
+// The trace's class names; empty when it has none (or they do not parse).
+QStringList classNamesOf(const core::Trace& trace) {
+    QStringList names;
+    const auto it = trace.metadata.find("class_names");
+    if (it == trace.metadata.end()) return names;
+    const auto j = nlohmann::json::parse(it->second, nullptr, false);
+    if (!j.is_array()) return names;
+    for (const auto& c : j) names << (c.is_string() ? QString::fromStdString(c.get<std::string>()) : QString());
+    if (names.size() != trace.numClasses) names.clear();
+    return names;
+}
 
 QString errorHtml(const QString& text) {
     return QStringLiteral("<span style='color:#b00020'>%1</span>").arg(text.toHtmlEscaped());
@@ -288,6 +301,7 @@ bool ElasticPanel::setTraces(const core::Trace& val, const core::Trace& test) {
         m_testConfidence = std::move(testConfidence);
         m_meanPredictor = std::move(meanPredictor);
         m_distMs = std::move(distMs);
+        m_classNames = classNamesOf(test);
     } catch (const std::exception& e) {
         m_error = QString::fromUtf8(e.what());
         return false;
@@ -569,8 +583,8 @@ void ElasticPanel::replanSelected() {
                     t = b.finishMs;
                 }
                 b.confidence = m_testConfidence[static_cast<std::size_t>(m_selected * K + k)];
-                b.correct = core::argmaxOf(m_test->probsOf(m_selected, k), m_test->numClasses) ==
-                            m_test->labels[static_cast<std::size_t>(m_selected)];
+                b.prediction = core::argmaxOf(m_test->probsOf(m_selected, k), m_test->numClasses);
+                b.correct = b.prediction == m_test->labels[static_cast<std::size_t>(m_selected)];
                 m_branches.push_back(b);
             }
         }

@@ -4,6 +4,7 @@
 #include "core/elastic/evaluation.h"
 
 #include <QString>
+#include <QStringList>
 #include <QWidget>
 
 #include <cstdint>
@@ -58,6 +59,7 @@ public:
         double startMs = 0.0;     ///< run: when the branch starts; skipped: when the backbone passes its exit point
         double finishMs = 0.0;    ///< run: when its answer is ready; skipped: == startMs
         double confidence = 0.0;  ///< the trace's confidence (max softmax) at this exit
+        int64_t prediction = 0;   ///< the class it predicts (argmax)
         bool correct = false;     ///< its prediction equals the label
     };
 
@@ -122,11 +124,14 @@ public:
 
     /// The comparison table for the current settings; nullptr until it arrives.
     const core::ElasticEvaluation* evaluation() const { return m_evaluation.get(); }
+    /// Seconds the last evaluation took on its worker thread.
+    double lastEvaluationSeconds() const { return m_evalSeconds; }
     QTableWidget* table() const { return m_table; }
     JobRunner* evaluationRunner() const { return m_evalRunner; }
     JobRunner* trainingRunner() const { return m_trainRunner; }
-    QCustomPlot* densityPlot() const { return m_densityPlot; }
-    QCustomPlot* planPlot() const { return m_planPlot; }
+    /// Saves the deadline-density plot or the plan plot as PNG or PDF (by suffix; savePlotFile).
+    bool saveDensityPlot(const QString& path, QString* error) const;
+    bool savePlanPlot(const QString& path, QString* error) const;
 
 signals:
     /// A setting the tuned config carries changed (deadline, search, predictor).
@@ -161,6 +166,7 @@ private:
     QString m_trainError;
     core::ExecutionProfile m_profile;
     std::vector<float> m_testConfidence;  // [N, K]
+    QStringList m_classNames;             // from the trace's metadata; may be empty
     core::ConfidencePredictor m_meanPredictor;
     std::shared_ptr<const core::ConfidencePredictor> m_trained;
     bool m_evalPending = false;

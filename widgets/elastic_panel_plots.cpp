@@ -3,6 +3,7 @@
 #include "widgets/elastic_panel.h"
 
 #include "core/trace/trace.h"
+#include "widgets/plot_export.h"
 
 #include <QLabel>
 #include <QTableWidget>
@@ -31,13 +32,18 @@ QString ms(double v) { return QString::number(v, 'g', 4) + QStringLiteral(" ms")
 void setUpPlot(QCustomPlot* plot, const QString& xLabel, const QString& yLabel) {
     plot->xAxis->setLabel(xLabel);
     plot->yAxis->setLabel(yLabel);
-    plot->legend->setVisible(true);
-    plot->legend->setBrush(QColor(255, 255, 255, 215));
-    plot->legend->setBorderPen(QPen(QColor(0xc0, 0xc0, 0xc0)));
-    plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     if (plot->plotLayout()->rowCount() == 1) {
+        // Title above, legend below: nothing covers the data. The same left
+        // margin on both plots lines up their time axes.
         plot->plotLayout()->insertRow(0);
         plot->plotLayout()->addElement(0, 0, new QCPTextElement(plot, QString(), QFont(plot->font().family(), 9, QFont::Bold)));
+        plot->plotLayout()->addElement(2, 0, plot->legend);
+        plot->plotLayout()->setRowStretchFactor(2, 0.001);
+        plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
+        plot->legend->setWrap(4);
+        plot->legend->setBorderPen(Qt::NoPen);
+        plot->legend->setVisible(true);
+        plot->axisRect()->setMinimumMargins(QMargins(120, 8, 12, 8));
     }
 }
 
@@ -45,12 +51,18 @@ void setTitle(QCustomPlot* plot, const QString& text) {
     if (auto* title = qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0))) title->setText(text);
 }
 
-// An empty plottable that only names a colour in the legend.
+// Empty plottables that only name a box or a line in the legend.
 void legendSwatch(QCustomPlot* plot, const QString& name, const QPen& pen, const QBrush& brush) {
     auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
     bars->setName(name);
     bars->setPen(pen);
     bars->setBrush(brush);
+}
+
+void legendLine(QCustomPlot* plot, const QString& name, const QPen& pen) {
+    auto* graph = plot->addGraph();
+    graph->setName(name);
+    graph->setPen(pen);
 }
 
 QCPItemRect* box(QCustomPlot* plot, double x0, double x1, double y0, double y1, const QPen& pen, const QBrush& brush) {
@@ -75,6 +87,14 @@ QCPItemText* text(QCustomPlot* plot, double x, double y, const QString& s, const
 
 } // namespace
 
+bool ElasticPanel::saveDensityPlot(const QString& path, QString* error) const {
+    return savePlotFile(m_densityPlot, path, error);
+}
+
+bool ElasticPanel::savePlanPlot(const QString& path, QString* error) const {
+    return savePlotFile(m_planPlot, path, error);
+}
+
 double ElasticPanel::timeAxisEnd() const {
     if (!m_test) return 1.0;
     const auto range = m_distMs.plotRange();
@@ -89,6 +109,8 @@ void ElasticPanel::drawDensity() {
     m_finishMarks.clear();
     if (!m_test) {
         setTitle(plot, QStringLiteral("Forced-exit time T: load a validation and a test trace"));
+        // An empty legend would cap the width of the plot's only column.
+        legendLine(plot, QStringLiteral("no traces loaded"), QPen(Qt::gray));
         plot->replot(QCustomPlot::rpQueuedReplot);
         return;
     }
@@ -100,8 +122,10 @@ void ElasticPanel::drawDensity() {
         line->point1->setCoords(m_distMs.mean(), 0.0);
         line->point2->setCoords(m_distMs.mean(), 1.0);
         line->setPen(QPen(kDeadlineColor, 3.0));
-        legendSwatch(plot, QStringLiteral("T (always at this time)"), QPen(kDeadlineColor, 3.0), Qt::NoBrush);
+        legendLine(plot, QStringLiteral("T (always at this time)"), QPen(kDeadlineColor, 3.0));
         plot->yAxis->setTickLabels(false);
+        plot->yAxis->setTicks(false);
+        plot->yAxis->setLabel(QString());
     } else {
         auto* graph = plot->addGraph();
         graph->setName(QStringLiteral("density of T"));
@@ -123,8 +147,9 @@ void ElasticPanel::drawDensity() {
         mean->point1->setCoords(m_distMs.mean(), 0.0);
         mean->point2->setCoords(m_distMs.mean(), 1.0);
         mean->setPen(QPen(kDeadlineColor, 1.4, Qt::DashLine));
-        legendSwatch(plot, QStringLiteral("mean of T"), QPen(kDeadlineColor, 1.4, Qt::DashLine), Qt::NoBrush);
+        legendLine(plot, QStringLiteral("mean of T"), QPen(kDeadlineColor, 1.4, Qt::DashLine));
         plot->yAxis->setTickLabels(true);
+        plot->yAxis->setTicks(true);
     }
     const QPen markPen(kMarkColor, 1.0, Qt::DotLine);
     for (int64_t k = 0; k < m_profile.numExits(); ++k) {
@@ -135,10 +160,12 @@ void ElasticPanel::drawDensity() {
         mark->setPen(markPen);
         m_finishMarks.push_back(mark);
         auto* label = text(plot, x, 0.0, QString::number(k), kMarkColor, Qt::AlignHCenter | Qt::AlignTop);
+        label->position->setAxisRect(plot->axisRect());
         label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
-        label->setFont(QFont(plot->font().family(), 7));
+        label->position->setCoords(x, 0.0);
+        label->setFont(QFont(plot->font().family(), 8));
     }
-    legendSwatch(plot, QStringLiteral("branch k finishes (every branch run)"), markPen, Qt::NoBrush);
+    legendLine(plot, QStringLiteral("branch k finishes (every branch run)"), markPen);
     setTitle(plot, QStringLiteral("Forced-exit time T ~ %1 (mean %2); every branch run takes %3")
                        .arg(QString::fromStdString(m_distMs.describe()), ms(m_distMs.mean()), ms(m_profile.fullMs())));
     plot->xAxis->setRange(0.0, end);
@@ -168,11 +195,10 @@ void ElasticPanel::drawPlan() {
         m_planTitle->setText(m_test ? QStringLiteral("Select an image to see the branches EINet runs for it.")
                                     : QString());
         m_planSummary->clear();
-        plot->legend->setVisible(false);
+        legendLine(plot, QStringLiteral("no image selected"), QPen(Qt::gray));  // see drawDensity
         plot->replot(QCustomPlot::rpQueuedReplot);
         return;
     }
-    plot->legend->setVisible(true);
     const int64_t K = static_cast<int64_t>(m_branches.size());
     const double chance = 1.0 / static_cast<double>(m_test->numClasses);
     const double minWidth = end * 0.006;
@@ -231,12 +257,16 @@ void ElasticPanel::drawPlan() {
     tLine->point1->setCoords(tShown, 0.0);
     tLine->point2->setCoords(tShown, 1.0);
     tLine->setPen(QPen(kDeadlineColor, fixed ? 2.4 : 1.4, fixed ? Qt::SolidLine : Qt::DashLine));
-    legendSwatch(plot, fixed ? QStringLiteral("T") : QStringLiteral("mean of T"),
-                 QPen(kDeadlineColor, fixed ? 2.4 : 1.4, fixed ? Qt::SolidLine : Qt::DashLine), Qt::NoBrush);
+    legendLine(plot, fixed ? QStringLiteral("T") : QStringLiteral("mean of T"),
+               QPen(kDeadlineColor, fixed ? 2.4 : 1.4, fixed ? Qt::SolidLine : Qt::DashLine));
 
     const int row = m_selected;
     const int64_t label = m_test->labels[static_cast<std::size_t>(row)];
-    setTitle(plot, QStringLiteral("Test image %1 (label %2): its online plan against time").arg(row).arg(label));
+    const auto className = [this](int64_t c) {
+        return c >= 0 && c < m_classNames.size() ? QStringLiteral("%1 (%2)").arg(c).arg(m_classNames[static_cast<int>(c)])
+                                                 : QString::number(c);
+    };
+    setTitle(plot, QStringLiteral("Test image %1, label %2: its online plan against time").arg(row).arg(className(label)));
     m_planTitle->setText(QStringLiteral(
         "Top strips: what runs, in time order \u2014 backbone blocks and the exit branches run for this image "
         "(green right, red wrong; hollow grey: skipped so later branches finish sooner). Line: if the forced exit "
@@ -251,8 +281,9 @@ void ElasticPanel::drawPlan() {
         at = QStringLiteral("no branch has finished, so it guesses");
     } else {
         const PlanBranch& b = m_branches[static_cast<std::size_t>(answer)];
-        at = QStringLiteral("it answers with branch %1 (confidence %2, %3)")
+        at = QStringLiteral("it answers with branch %1: class %2, confidence %3, %4")
                  .arg(answer)
+                 .arg(className(b.prediction))
                  .arg(b.confidence, 0, 'f', 2)
                  .arg(b.correct ? QStringLiteral("right") : QStringLiteral("wrong"));
     }
@@ -299,11 +330,14 @@ void ElasticPanel::fillTable() {
     m_tableCaption->setText(
         QStringLiteral("Comparison with EINet's baselines: %1 test images \u00d7 %2 forced-exit times (mean %3), "
                        "evaluated in %4 s. Accuracy over the drawn times; expected accuracy exactly over T's "
-                       "distribution; the oracle knows which exits are right.")
+                       "distribution; the oracle knows which exits are right.%5")
             .arg(ev.numSamples)
             .arg(ev.timesPerSample)
             .arg(ms(ev.meanForcedExitMs))
-            .arg(m_evalSeconds, 0, 'f', 2));
+            .arg(m_evalSeconds, 0, 'f', 2)
+            .arg(m_predictorOn ? QString()
+                               : QStringLiteral(" The CS-Predictor is off: the \u201c+ predictor\u201d rows plan "
+                                                "with each exit's mean confidence too.")));
 }
 
 } // namespace exitscope::widgets

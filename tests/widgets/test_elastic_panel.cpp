@@ -2,7 +2,9 @@
 #include "widgets/elastic_panel.h"
 #include "widgets/job_runner.h"
 
+#include <QCoreApplication>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QSignalSpy>
@@ -13,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 
 using exitscope::core::SearchMethod;
 using exitscope::core::Trace;
@@ -266,4 +269,83 @@ TEST(ElasticPanel, TracesThatDisagreeAreRefused) {
     noTiming.blockMs.clear();
     EXPECT_FALSE(p.panel.setTraces(noTiming, noTiming));
     EXPECT_NEAR(p.panel.profile().fullMs(), 0.5, kTol);  // the old traces stay
+}
+
+TEST(ElasticPanel, SwitchingThePredictorOnTrainsItInTheBackground) {
+    MeanPanel p;
+    EXPECT_FALSE(p.panel.isTrainingPredictor());
+    p.panel.setPredictorEnabled(true);
+    EXPECT_TRUE(p.panel.isTrainingPredictor());
+    EXPECT_FALSE(p.panel.settings().predictor.isMlp());  // the mean profile until it is trained
+    QTRY_VERIFY_WITH_TIMEOUT(p.panel.hasTrainedPredictor(), 20000);
+    EXPECT_TRUE(p.panel.settings().predictor.isMlp());
+    QTRY_VERIFY_WITH_TIMEOUT(p.panel.settings().expectedTestAccuracy.has_value(), 20000);
+}
+
+TEST(ElasticPanel, CancelDropsTheRunningEvaluation) {
+    MeanPanel p;  // setTraces queued an evaluation
+    QSignalSpy cancelled(p.panel.evaluationRunner(), &exitscope::widgets::JobRunner::cancelled);
+    QSignalSpy finished(&p.panel, &ElasticPanel::evaluationFinished);
+    p.panel.evaluationRunner()->cancel();
+    QTRY_COMPARE_WITH_TIMEOUT(cancelled.count(), 1, 20000);
+    EXPECT_EQ(finished.count(), 0);
+    EXPECT_EQ(p.panel.evaluation(), nullptr);
+}
+
+TEST(ElasticPanel, BundledVggFineTracesPlanPerImageAndFillTheTable) {
+    const QString assets = qEnvironmentVariable("EXITSCOPE_ASSETS", QStringLiteral(EXITSCOPE_SOURCE_DIR "/assets"));
+    const QString stem = assets + QStringLiteral("/models/vgg-fine-fashion-mnist-");
+    const Trace val = exitscope::core::readTrace((stem + QStringLiteral("val.safetensors")).toStdString());
+    const Trace test = exitscope::core::readTrace((stem + QStringLiteral("test.safetensors")).toStdString());
+    ElasticPanel panel;
+    panel.resize(1100, 1000);
+    panel.show();
+    const QString dir = qEnvironmentVariable("EXITSCOPE_WIDGET_SHOTS");
+    if (!dir.isEmpty()) {
+        QTest::qWait(50);  // layout, then the queued replots at the panel's size
+        panel.grab().save(QDir(dir).filePath(QStringLiteral("elastic_panel_empty.png")));
+    }
+    QElapsedTimer clock;
+    clock.start();
+    ASSERT_TRUE(panel.setTraces(val, test)) << panel.errorString().toStdString();
+    const double setMs = static_cast<double>(clock.nsecsElapsed()) / 1e6;
+    EXPECT_EQ(panel.finishMarksMs().size(), static_cast<std::size_t>(test.numExits));
+    QTRY_VERIFY_WITH_TIMEOUT(panel.evaluation() != nullptr, 60000);
+    const double tableMs = static_cast<double>(clock.nsecsElapsed()) / 1e6;
+    const auto* ev = panel.evaluation();
+    EXPECT_EQ(ev->numSamples, test.numSamples);
+    for (const auto& r : ev->rows) EXPECT_GE(ev->row("oracle").accuracy, r.accuracy - 1e-12) << r.key;
+
+    // Selecting an image re-plans it on the GUI thread and redraws the plan.
+    std::vector<double> selectMs;
+    for (int row = 0; row < 200; ++row) {
+        QElapsedTimer one;
+        one.start();
+        panel.setSelectedSample(row * 37 % static_cast<int>(test.numSamples));
+        QCoreApplication::processEvents();
+        selectMs.push_back(static_cast<double>(one.nsecsElapsed()) / 1e6);
+        ASSERT_EQ(panel.planBranches().size(), static_cast<std::size_t>(test.numExits));
+    }
+    std::sort(selectMs.begin(), selectMs.end());
+    std::printf("elastic panel on the bundled vgg-fine traces (%lld exits, %lld test images): setTraces %.1f ms on "
+                "the GUI thread; predictor trained and table evaluated %.0f ms after it (evaluation alone %.2f s); "
+                "selecting an image (re-plan and redraw) median %.2f ms over 200\n",
+                static_cast<long long>(test.numExits), static_cast<long long>(test.numSamples), setMs, tableMs,
+                panel.lastEvaluationSeconds(), selectMs[selectMs.size() / 2]);
+    EXPECT_LT(selectMs[selectMs.size() / 2], 50.0);
+
+    // For the picture: an image whose plan has a wrong branch.
+    for (int row = 0; row < 100; ++row) {
+        panel.setSelectedSample(row);
+        const auto& b = panel.planBranches();
+        if (std::any_of(b.begin(), b.end(), [](const auto& x) { return x.run && !x.correct; })) break;
+    }
+    QCoreApplication::processEvents();
+    if (!dir.isEmpty()) {
+        panel.grab().save(QDir(dir).filePath(QStringLiteral("elastic_panel.png")));
+        ASSERT_TRUE(panel.setDeadline(ElasticPanel::DeadlineKind::Fixed, 0.5));
+        QTRY_VERIFY_WITH_TIMEOUT(panel.settings().expectedTestAccuracy.has_value(), 60000);
+        QCoreApplication::processEvents();
+        panel.grab().save(QDir(dir).filePath(QStringLiteral("elastic_panel_fixed.png")));
+    }
 }
