@@ -33,7 +33,8 @@ std::optional<ExpectedFigures> figuresFromJson(const nlohmann::json& j, const st
         return j.at(key).get<double>();
     };
     const double n = num("n");
-    if (!(n >= 0) || n != std::floor(n)) throw Error(where + ".n must be a count");
+    // The upper bound keeps the cast below defined (1e300 is a whole number too).
+    if (!(n >= 0 && n < 9.2e18) || n != std::floor(n)) throw Error(where + ".n must be a count");
     f.n = static_cast<int64_t>(n);
     f.accuracy = num("accuracy");
     f.meanMacs = num("mean_macs");
@@ -142,6 +143,10 @@ TunedConfig loadConfig(const std::string& path) {
         return configFromJson(j, path);
     } catch (const nlohmann::json::exception& e) {
         throw Error(path + ": bad config: " + e.what());
+    } catch (const Error& e) {
+        // A few nested parsers (policy kind, criterion names) do not know the file.
+        if (std::string(e.what()).find(path) != std::string::npos) throw;
+        throw Error(path + ": " + e.what());
     }
 }
 

@@ -229,6 +229,8 @@ PolicyConfig policyFromJson(const nlohmann::json& j, const std::string& where) {
     case PolicyKind::Static: {
         const double e = readNumber(j, "exit", where);
         if (e != std::floor(e)) throw Error(where + ": policy field 'exit' must be an integer");
+        // Checked before the cast, which is undefined outside int64's range.
+        if (std::fabs(e) > 1e9) throw Error(where + ": policy field 'exit' is out of range");
         p.staticExit = static_cast<int64_t>(e);
         break;
     }
