@@ -3,7 +3,6 @@
 #include "widgets/elastic_panel.h"
 
 #include "core/common/error.h"
-#include "core/policy/confidence.h"
 #include "core/trace/trace.h"
 #include "widgets/job_runner.h"
 #include "widgets/vector_state.h"
@@ -20,12 +19,12 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableWidget>
+#include <QToolTip>
 #include <QVBoxLayout>
 #include <nlohmann/json.hpp>
 #include <qcustomplot.h>
 
 #include <algorithm>
-#include <random>
 
 namespace exitscope::widgets {
 
@@ -250,6 +249,25 @@ void ElasticPanel::buildUi() {
     layout->addWidget(m_table, 3);
     layout->addWidget(m_evalProgress);
 
+    // Hovering the plan says which branch would answer if T came at that moment.
+    connect(m_planPlot, &QCustomPlot::mouseMove, this, [this](QMouseEvent* event) {
+        if (m_branches.empty()) return;
+        const double t = m_planPlot->xAxis->pixelToCoord(event->position().x());
+        if (t < 0.0) return;
+        const int64_t k = answerAt(t);
+        QString tip = QStringLiteral("If T = %1 ms: ").arg(t, 0, 'f', 3);
+        if (k < 0) {
+            tip += QStringLiteral("no branch has finished yet, so the answer is a guess");
+        } else {
+            const PlanBranch& b = m_branches[static_cast<std::size_t>(k)];
+            tip += QStringLiteral("branch %1 answers (finished at %2 ms), confidence %3, %4")
+                       .arg(k)
+                       .arg(b.finishMs, 0, 'f', 3)
+                       .arg(b.confidence, 0, 'f', 2)
+                       .arg(b.correct ? QStringLiteral("right") : QStringLiteral("wrong"));
+        }
+        QToolTip::showText(event->globalPosition().toPoint(), tip, m_planPlot);
+    });
     connect(m_kind, &QComboBox::currentIndexChanged, this, [this] {
         if (m_syncing) return;
         syncControls(false);  // labels and visibility of the chosen kind
@@ -550,60 +568,6 @@ void ElasticPanel::requestEvaluation() {
             return QVariant::fromValue(EvaluatedPtr(std::move(out)));
         },
         QStringLiteral("evaluating EINet and its baselines"));
-}
-
-void ElasticPanel::replanSelected() {
-    m_run = {};
-    m_branches.clear();
-    QString failure;
-    if (m_test && m_selected >= 0) {
-        const int64_t K = m_test->numExits;
-        try {
-            clearUpperVectorState();
-            std::mt19937_64 rng(0);
-            m_run = core::runOnline(m_profile, m_distMs, planningPredictor(),
-                                    m_testConfidence.data() + static_cast<std::size_t>(m_selected) * K, m_method,
-                                    m_search, &rng);
-        } catch (const std::exception& e) {
-            failure = QString::fromUtf8(e.what());
-            m_run = {};
-        }
-        if (failure.isEmpty()) {
-            double t = 0.0;
-            std::size_t next = 0;
-            for (int64_t k = 0; k < K; ++k) {
-                t += m_profile.backboneMs[static_cast<std::size_t>(k)];
-                PlanBranch b;
-                b.exit = k;
-                b.startMs = t;
-                b.finishMs = t;
-                if (next < m_run.exits.size() && m_run.exits[next] == k) {
-                    b.run = true;
-                    b.finishMs = m_run.finishMs[next++];
-                    t = b.finishMs;
-                }
-                b.confidence = m_testConfidence[static_cast<std::size_t>(m_selected * K + k)];
-                b.prediction = core::argmaxOf(m_test->probsOf(m_selected, k), m_test->numClasses);
-                b.correct = b.prediction == m_test->labels[static_cast<std::size_t>(m_selected)];
-                m_branches.push_back(b);
-            }
-        }
-    }
-    drawPlan();
-    if (!failure.isEmpty()) m_planSummary->setText(errorHtml(QStringLiteral("Planning failed: ") + failure));
-}
-
-int64_t ElasticPanel::answerAt(double forcedExitMs) const {
-    const int64_t i = core::answerIndex(m_run, forcedExitMs);
-    return i < 0 ? -1 : m_run.exits[static_cast<std::size_t>(i)];
-}
-
-QString ElasticPanel::planSummary() const { return m_planSummary->text(); }
-
-std::vector<double> ElasticPanel::finishMarksMs() const {
-    std::vector<double> xs;
-    for (const auto* mark : m_finishMarks) xs.push_back(mark->point1->coords().x());
-    return xs;
 }
 
 core::ElasticSettings ElasticPanel::settings() const {

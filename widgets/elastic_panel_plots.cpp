@@ -1,8 +1,10 @@
-// The elastic panel's plots (deadline density, the selected image's plan)
-// and comparison table; controls and jobs are in elastic_panel.cpp.
+// The elastic panel's plots (deadline density, the selected image's online
+// plan) and comparison table; controls, settings and jobs are in elastic_panel.cpp.
 #include "widgets/elastic_panel.h"
 
+#include "core/policy/confidence.h"
 #include "core/trace/trace.h"
+#include "widgets/vector_state.h"
 #include "widgets/plot_export.h"
 
 #include <QLabel>
@@ -11,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 namespace exitscope::widgets {
 
@@ -86,6 +89,61 @@ QCPItemText* text(QCustomPlot* plot, double x, double y, const QString& s, const
 }
 
 } // namespace
+
+void ElasticPanel::replanSelected() {
+    m_run = {};
+    m_branches.clear();
+    QString failure;
+    if (m_test && m_selected >= 0) {
+        const int64_t K = m_test->numExits;
+        try {
+            clearUpperVectorState();
+            std::mt19937_64 rng(0);
+            m_run = core::runOnline(m_profile, m_distMs, planningPredictor(),
+                                    m_testConfidence.data() + static_cast<std::size_t>(m_selected) * K, m_method,
+                                    m_search, &rng);
+        } catch (const std::exception& e) {
+            failure = QString::fromUtf8(e.what());
+            m_run = {};
+        }
+        if (failure.isEmpty()) {
+            double t = 0.0;
+            std::size_t next = 0;
+            for (int64_t k = 0; k < K; ++k) {
+                t += m_profile.backboneMs[static_cast<std::size_t>(k)];
+                PlanBranch b;
+                b.exit = k;
+                b.startMs = t;
+                b.finishMs = t;
+                if (next < m_run.exits.size() && m_run.exits[next] == k) {
+                    b.run = true;
+                    b.finishMs = m_run.finishMs[next++];
+                    t = b.finishMs;
+                }
+                b.confidence = m_testConfidence[static_cast<std::size_t>(m_selected * K + k)];
+                b.prediction = core::argmaxOf(m_test->probsOf(m_selected, k), m_test->numClasses);
+                b.correct = b.prediction == m_test->labels[static_cast<std::size_t>(m_selected)];
+                m_branches.push_back(b);
+            }
+        }
+    }
+    drawPlan();
+    if (!failure.isEmpty()) m_planSummary->setText(
+            QStringLiteral("<span style='color:#b00020'>Planning failed: %1</span>").arg(failure.toHtmlEscaped()));
+}
+
+int64_t ElasticPanel::answerAt(double forcedExitMs) const {
+    const int64_t i = core::answerIndex(m_run, forcedExitMs);
+    return i < 0 ? -1 : m_run.exits[static_cast<std::size_t>(i)];
+}
+
+QString ElasticPanel::planSummary() const { return m_planSummary->text(); }
+
+std::vector<double> ElasticPanel::finishMarksMs() const {
+    std::vector<double> xs;
+    for (const auto* mark : m_finishMarks) xs.push_back(mark->point1->coords().x());
+    return xs;
+}
 
 bool ElasticPanel::saveDensityPlot(const QString& path, QString* error) const {
     return savePlotFile(m_densityPlot, path, error);
