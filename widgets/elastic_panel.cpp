@@ -75,6 +75,18 @@ QString errorHtml(const QString& text) {
     return QStringLiteral("<span style='color:#b00020'>%1</span>").arg(text.toHtmlEscaped());
 }
 
+// The CLI's --deadline form of a parametric kind (Csv has none).
+QString specFor(ElasticPanel::DeadlineKind kind, double a, double b) {
+    switch (kind) {
+    case ElasticPanel::DeadlineKind::Fixed: return QStringLiteral("fixed:%1").arg(number(a));
+    case ElasticPanel::DeadlineKind::Uniform: return QStringLiteral("uniform:%1,%2").arg(number(a), number(b));
+    case ElasticPanel::DeadlineKind::Normal: return QStringLiteral("normal:%1,%2").arg(number(a), number(b));
+    case ElasticPanel::DeadlineKind::Exponential: return QStringLiteral("exponential:mean=%1").arg(number(a));
+    case ElasticPanel::DeadlineKind::Csv: break;
+    }
+    return {};
+}
+
 } // namespace
 
 ElasticPanel::ElasticPanel(QWidget* parent)
@@ -140,7 +152,7 @@ void ElasticPanel::buildUi() {
     m_kind->setToolTip(QStringLiteral("How the forced-exit time T is distributed"));
     const auto makeSpin = [] {
         auto* s = new QDoubleSpinBox;
-        s->setRange(0.0, 10.0);
+        s->setRange(0.0, 1e6);
         s->setDecimals(3);
         s->setSingleStep(0.05);
         s->setKeyboardTracking(false);
@@ -348,18 +360,12 @@ void ElasticPanel::setSelectedSample(int testRow) {
 }
 
 bool ElasticPanel::setDeadline(DeadlineKind kind, double a, double b) {
-    QString spec;
-    switch (kind) {
-    case DeadlineKind::Fixed: spec = QStringLiteral("fixed:%1").arg(number(a)); break;
-    case DeadlineKind::Uniform: spec = QStringLiteral("uniform:%1,%2").arg(number(a), number(b)); break;
-    case DeadlineKind::Normal: spec = QStringLiteral("normal:%1,%2").arg(number(a), number(b)); break;
-    case DeadlineKind::Exponential: spec = QStringLiteral("exponential:mean=%1").arg(number(a)); break;
-    case DeadlineKind::Csv:
+    if (kind == DeadlineKind::Csv) {
         m_deadlineError = QStringLiteral("A CSV deadline needs a file: use setDeadlineCsv");
         m_deadlineMsg->setText(errorHtml(m_deadlineError));
         return false;
     }
-    return setDeadlineSpec(spec);
+    return setDeadlineSpec(specFor(kind, a, b));
 }
 
 bool ElasticPanel::setDeadlineCsv(const QString& path, bool inMs) {
@@ -406,7 +412,10 @@ void ElasticPanel::onControlsEdited() {
         setDeadlineCsv(path, m_csvUnit->currentIndex() == 1);
         return;
     }
-    setDeadline(kind, m_a->value(), m_b->value());
+    // The boxes are in the unit of the current parametric setting (a spec
+    // given in ms stays in ms); after a CSV they are fractions.
+    const bool ms = m_unit == QStringLiteral("ms") && m_given.kind() != core::ForcedExitDistribution::Kind::Empirical;
+    setDeadlineSpec(specFor(kind, m_a->value(), m_b->value()), ms ? QStringLiteral("ms") : QStringLiteral("fraction"));
 }
 
 void ElasticPanel::syncControls(bool fromSettings) {
@@ -444,8 +453,9 @@ void ElasticPanel::syncControls(bool fromSettings) {
                       : kind == DeadlineKind::Uniform     ? QStringLiteral("from")
                                                           : QStringLiteral("mean"));
     m_bLabel->setText(kind == DeadlineKind::Uniform ? QStringLiteral("to") : QStringLiteral("std dev"));
-    m_a->setSuffix(QStringLiteral(" \u00d7 full"));
-    m_b->setSuffix(QStringLiteral(" \u00d7 full"));
+    const bool ms = m_unit == QStringLiteral("ms") && m_given.kind() != core::ForcedExitDistribution::Kind::Empirical;
+    m_a->setSuffix(ms ? QStringLiteral(" ms") : QStringLiteral(" \u00d7 full"));
+    m_b->setSuffix(ms ? QStringLiteral(" ms") : QStringLiteral(" \u00d7 full"));
     m_aLabel->setVisible(!csv);
     m_a->setVisible(!csv);
     m_bLabel->setVisible(two);
@@ -488,6 +498,38 @@ void ElasticPanel::setPredictorEnabled(bool on) {
     replanSelected();
     requestEvaluation();
     emit settingsChanged();
+}
+
+bool ElasticPanel::applySettings(const core::ElasticSettings& s) {
+    if (m_test && s.predictor.isTrained() && s.predictor.numExits() != m_test->numExits) {
+        m_deadlineError = QStringLiteral("the settings' predictor has %1 exits, the model %2")
+                              .arg(s.predictor.numExits())
+                              .arg(m_test->numExits);
+        m_deadlineMsg->setText(errorHtml(m_deadlineError));
+        return false;
+    }
+    if (!setDeadlineSpec(QString::fromStdString(s.deadlineSpec), QString::fromStdString(s.deadlineUnit))) return false;
+    if (s.search.randomPlans != m_search.randomPlans && s.search.randomPlans > 0) {
+        m_search.randomPlans = s.search.randomPlans;
+        ++m_serial;
+    }
+    setSearch(s.method, static_cast<int>(s.search.enumerate));
+    if (!s.predictor.isMlp()) {
+        setPredictorEnabled(false);
+        return true;
+    }
+    // A trained predictor is used as it is (until new traces retrain one).
+    m_trainRunner->cancel();
+    m_trained = std::make_shared<const core::ConfidencePredictor>(s.predictor);
+    m_trainError.clear();
+    m_predictorOn = true;
+    ++m_serial;
+    syncControls();
+    updateStatus();
+    replanSelected();
+    requestEvaluation();
+    emit settingsChanged();
+    return true;
 }
 
 bool ElasticPanel::isTrainingPredictor() const { return m_trainRunner->isBusy(); }

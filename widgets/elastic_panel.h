@@ -105,6 +105,12 @@ public:
     bool isTrainingPredictor() const;
     bool hasTrainedPredictor() const { return m_trained != nullptr; }
 
+    /// Takes a tuned config's "elastic" section: search, deadline (spec and
+    /// unit) and predictor (a trained MLP is used as it is until setTraces
+    /// trains a new one; the mean profile switches the predictor off).
+    /// False, changing nothing, when the deadline spec is refused (e.g. its
+    /// CSV file is gone) or the predictor's exits differ from the model's.
+    bool applySettings(const core::ElasticSettings& settings);
     /// The planner's settings for a tuned config's "elastic" section (the
     /// predictor in use; the expected test accuracy once the table for the
     /// current settings has arrived).

@@ -349,3 +349,33 @@ TEST(ElasticPanel, BundledVggFineTracesPlanPerImageAndFillTheTable) {
         panel.grab().save(QDir(dir).filePath(QStringLiteral("elastic_panel_fixed.png")));
     }
 }
+
+TEST(ElasticPanel, SettingsRoundTripIntoAnotherPanelWithTheTrainedPredictor) {
+    ElasticPanel from;
+    const Trace t = elasticTrace();
+    ASSERT_TRUE(from.setTraces(t, t));
+    QTRY_VERIFY_WITH_TIMEOUT(from.hasTrainedPredictor(), 20000);
+    from.setSearch(SearchMethod::Random, 3);
+    ASSERT_TRUE(from.setDeadlineSpec(QStringLiteral("fixed:1.5"), QStringLiteral("ms")));
+    const auto s = from.settings();
+
+    MeanPanel to;
+    ASSERT_TRUE(to.panel.applySettings(s)) << to.panel.deadlineError().toStdString();
+    EXPECT_TRUE(to.panel.predictorEnabled());
+    EXPECT_TRUE(to.panel.hasTrainedPredictor());
+    EXPECT_FALSE(to.panel.isTrainingPredictor());
+    const auto back = to.panel.settings();
+    EXPECT_EQ(back.method, SearchMethod::Random);
+    EXPECT_EQ(back.search.enumerate, 3);
+    EXPECT_EQ(back.deadlineSpec, "fixed:1.5");
+    EXPECT_EQ(back.deadlineUnit, "ms");
+    EXPECT_DOUBLE_EQ(back.distributionMs.mean(), 1.5);  // in ms: not scaled by the full time
+    EXPECT_EQ(back.predictor.toJson(), s.predictor.toJson());
+
+    // A predictor for another number of exits is refused and changes nothing.
+    auto other = s;
+    other.deadlineSpec = "fixed:0.1";
+    other.predictor = exitscope::core::ConfidencePredictor::meanProfile({0.5f, 0.5f}, 2);
+    EXPECT_FALSE(to.panel.applySettings(other));
+    EXPECT_EQ(to.panel.settings().deadlineSpec, "fixed:1.5");
+}
