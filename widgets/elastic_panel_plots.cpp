@@ -1,5 +1,6 @@
 // The elastic panel's plots (deadline density, the selected image's online
-// plan) and comparison table; controls, settings and jobs are in elastic_panel.cpp.
+// plan) and comparison table; settings and jobs are in elastic_panel.cpp,
+// controls in elastic_panel_controls.cpp.
 #include "widgets/elastic_panel.h"
 
 #include "core/policy/confidence.h"
