@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 #include <vector>
 
@@ -96,9 +97,144 @@ cv::Mat convertChannels(const cv::Mat& img, int64_t channels, const std::string&
     return out;
 }
 
+// OpenCV allocates the whole image a header declares before it reads a
+// single pixel, so a 69-byte PNG declaring 30000 x 30000 pixels costs 2.7 GB
+// (found with fuzz_image); its own cap, 2^30 pixels, is fixed when the
+// library loads. The declared size is therefore checked here first for the
+// formats whose header says it plainly. 2^26 pixels is 8192 x 8192, far above
+// any image a data set of small networks' inputs holds.
+constexpr uint64_t kMaxPixels = uint64_t{1} << 26;
+constexpr std::size_t kHeadBytes = 64 * 1024;
+
+uint32_t be16(const uint8_t* p) { return uint32_t{p[0]} << 8 | p[1]; }
+uint32_t be32(const uint8_t* p) { return be16(p) << 16 | be16(p + 2); }
+uint32_t le16(const uint8_t* p) { return uint32_t{p[1]} << 8 | p[0]; }
+uint32_t le24(const uint8_t* p) { return uint32_t{p[2]} << 16 | le16(p); }
+uint32_t le32(const uint8_t* p) { return uint32_t{p[3]} << 24 | le24(p); }
+
+bool pnmSize(const std::vector<uint8_t>& h, uint64_t& w, uint64_t& ht) {
+    std::size_t i = 2;
+    uint64_t v[2] = {0, 0};
+    for (uint64_t& out : v) {
+        while (i < h.size() && (std::isspace(h[i]) || h[i] == '#')) {
+            if (h[i] == '#') {
+                while (i < h.size() && h[i] != '\n') ++i;
+            } else {
+                ++i;
+            }
+        }
+        std::size_t digits = 0;
+        for (; i < h.size() && std::isdigit(h[i]); ++i, ++digits) {
+            out = std::min<uint64_t>(out * 10 + (h[i] - '0'), uint64_t{1} << 32);  // saturates: no overflow
+        }
+        if (digits == 0) return false;
+    }
+    w = v[0];
+    ht = v[1];
+    return true;
+}
+
+bool jpegSize(const std::vector<uint8_t>& h, uint64_t& w, uint64_t& ht) {
+    std::size_t i = 2;
+    while (i + 9 <= h.size()) {
+        if (h[i] != 0xFF) return false;
+        const uint8_t m = h[i + 1];
+        if (m == 0xFF) {  // fill byte
+            ++i;
+            continue;
+        }
+        if ((m >= 0xD0 && m <= 0xD8) || m == 0x01) {  // markers without a length
+            i += 2;
+            continue;
+        }
+        if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {  // start of frame
+            ht = be16(&h[i + 5]);
+            w = be16(&h[i + 7]);
+            return true;
+        }
+        i += 2 + be16(&h[i + 2]);
+    }
+    return false;
+}
+
+bool tiffSize(const std::vector<uint8_t>& h, uint64_t& w, uint64_t& ht) {
+    const bool little = h[0] == 'I';
+    auto u16 = [&](std::size_t at) { return little ? le16(&h[at]) : be16(&h[at]); };
+    auto u32 = [&](std::size_t at) { return little ? le32(&h[at]) : be32(&h[at]); };
+    if (u16(2) != 42) return false;  // BigTIFF (43) is left to OpenCV
+    const std::size_t ifd = u32(4);
+    if (ifd + 2 > h.size()) return false;
+    bool haveW = false, haveH = false;
+    for (std::size_t e = 0, n = u16(ifd); e < n && ifd + 2 + 12 * (e + 1) <= h.size(); ++e) {
+        const std::size_t at = ifd + 2 + 12 * e;
+        const uint32_t tag = u16(at), type = u16(at + 2);
+        const uint64_t value = type == 3 ? u16(at + 8) : u32(at + 8);
+        if (type != 3 && type != 4) continue;
+        if (tag == 256) w = value, haveW = true;
+        if (tag == 257) ht = value, haveH = true;
+    }
+    return haveW && haveH;
+}
+
+// The width and height a file's header declares, for PNG, BMP, PNM, JPEG,
+// TIFF and WebP; false when the header is not recognised (OpenCV's checks
+// then apply).
+bool declaredSize(const std::vector<uint8_t>& h, uint64_t& w, uint64_t& ht) {
+    const auto starts = [&](const char* magic, std::size_t at = 0) {
+        const std::size_t n = std::strlen(magic);
+        return h.size() >= at + n && std::memcmp(h.data() + at, magic, n) == 0;
+    };
+    if (h.size() >= 24 && starts("\x89PNG\r\n\x1a\n")) {
+        w = be32(&h[16]), ht = be32(&h[20]);
+        return true;
+    }
+    if (h.size() >= 26 && starts("BM")) {
+        if (le32(&h[14]) == 12) {
+            w = le16(&h[18]), ht = le16(&h[20]);
+        } else {
+            const auto sw = static_cast<int32_t>(le32(&h[18])), sh = static_cast<int32_t>(le32(&h[22]));
+            w = sw < 0 ? 0 - static_cast<uint64_t>(sw) : static_cast<uint64_t>(sw);
+            ht = sh < 0 ? 0 - static_cast<uint64_t>(sh) : static_cast<uint64_t>(sh);
+        }
+        return true;
+    }
+    if (h.size() >= 3 && h[0] == 'P' && h[1] >= '1' && h[1] <= '6') return pnmSize(h, w, ht);
+    if (h.size() >= 4 && h[0] == 0xFF && h[1] == 0xD8) return jpegSize(h, w, ht);
+    if (h.size() >= 8 && (starts("II") || starts("MM"))) return tiffSize(h, w, ht);
+    if (h.size() >= 30 && starts("RIFF") && starts("WEBP", 8)) {
+        if (starts("VP8 ", 12)) {
+            w = le16(&h[26]) & 0x3FFF, ht = le16(&h[28]) & 0x3FFF;
+            return true;
+        }
+        if (starts("VP8L", 12)) {
+            const uint32_t bits = le32(&h[21]);
+            w = (bits & 0x3FFF) + 1, ht = ((bits >> 14) & 0x3FFF) + 1;
+            return true;
+        }
+        if (starts("VP8X", 12)) {
+            w = uint64_t{le24(&h[24])} + 1, ht = uint64_t{le24(&h[27])} + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+void checkDeclaredSize(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<uint8_t> head(kHeadBytes);
+    in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(in.gcount()));
+    uint64_t w = 0, h = 0;
+    if (declaredSize(head, w, h) && w * h > kMaxPixels) {  // both at most 2^32: no overflow
+        throw Error(path + ": image declares " + std::to_string(w) + "x" + std::to_string(h) +
+                    " pixels, more than the limit of " + std::to_string(kMaxPixels) + " (8192x8192)");
+    }
+}
+
 void appendImage(const fs::path& file, int64_t channels, int64_t height, int64_t width,
                  std::vector<uint8_t>& pixels) {
     const std::string path = file.string();
+    checkDeclaredSize(path);
     cv::Mat img;
     try {
         img = cv::imread(path, cv::IMREAD_UNCHANGED);

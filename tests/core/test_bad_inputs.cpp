@@ -5,11 +5,13 @@
 #include "core/config/tuned_config.h"
 #include "core/data/cifar_reader.h"
 #include "core/data/idx_reader.h"
+#include "core/data/image_folder.h"
 #include "core/trace/safetensors.h"
 #include "core/trace/trace.h"
 #include "tests/core/test_bad_inputs.h"
 
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include <cmath>
 #include <cstring>
@@ -401,5 +403,128 @@ TEST_P(CifarBadInput, IsAnErrorNamingTheFile) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Matrix, CifarBadInput, ::testing::ValuesIn(cifarCases()), caseName);
+
+// ---- Images in a class folder ------------------------------------------------------
+
+void put32be(Bytes& b, uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(v >> s));
+}
+void put16le(Bytes& b, uint32_t v) { b.push_back(static_cast<uint8_t>(v)), b.push_back(static_cast<uint8_t>(v >> 8)); }
+void put32le(Bytes& b, uint32_t v) { put16le(b, v & 0xFFFF), put16le(b, v >> 16); }
+
+void pngChunk(Bytes& b, const char* type, const Bytes& data) {
+    put32be(b, static_cast<uint32_t>(data.size()));
+    Bytes body(type, type + 4);
+    body.insert(body.end(), data.begin(), data.end());
+    b.insert(b.end(), body.begin(), body.end());
+    put32be(b, static_cast<uint32_t>(crc32(0, body.data(), static_cast<uInt>(body.size()))));
+}
+
+// A PNG with correct CRCs declaring width x height, whose pixel data holds
+// `rows` filter-0 rows of zeros (a valid 2 x 2 image when the sizes agree).
+Bytes png(uint32_t width, uint32_t height, uint8_t depth = 8, uint8_t colour = 2, uint32_t rows = 2) {
+    Bytes b = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    Bytes ihdr;
+    put32be(ihdr, width), put32be(ihdr, height);
+    ihdr.insert(ihdr.end(), {depth, colour, 0, 0, 0});
+    pngChunk(b, "IHDR", ihdr);
+    const Bytes raw(rows * (1 + 3 * 2), 0);
+    Bytes z(compressBound(static_cast<uLong>(raw.size())));
+    uLongf zSize = static_cast<uLongf>(z.size());
+    compress(z.data(), &zSize, raw.data(), static_cast<uLong>(raw.size()));
+    z.resize(zSize);
+    pngChunk(b, "IDAT", z);
+    pngChunk(b, "IEND", {});
+    return b;
+}
+
+Bytes bmp(int32_t width, int32_t height) {
+    Bytes b = {'B', 'M'};
+    put32le(b, 54 + 16), put32le(b, 0), put32le(b, 54);
+    put32le(b, 40), put32le(b, static_cast<uint32_t>(width)), put32le(b, static_cast<uint32_t>(height));
+    put16le(b, 1), put16le(b, 24);
+    for (int i = 0; i < 6; ++i) put32le(b, 0);
+    b.resize(b.size() + 16, 0);
+    return b;
+}
+
+// SOI, a JFIF APP0 segment, then a baseline SOF0 declaring width x height.
+Bytes jpeg(uint16_t width, uint16_t height) {
+    Bytes b = {0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0};
+    b.insert(b.end(), {0xFF, 0xC0, 0, 11, 8, static_cast<uint8_t>(height >> 8), static_cast<uint8_t>(height),
+                       static_cast<uint8_t>(width >> 8), static_cast<uint8_t>(width), 1, 1, 0x11, 0});
+    b.resize(b.size() + 16, 0);
+    return b;
+}
+
+// A little-endian TIFF whose first IFD gives ImageWidth and ImageLength as LONGs.
+Bytes tiff(uint32_t width, uint32_t height) {
+    Bytes b = {'I', 'I', 42, 0};
+    put32le(b, 8);
+    put16le(b, 2);
+    for (auto [tag, value] : {std::pair<uint32_t, uint32_t>{256, width}, {257, height}}) {
+        put16le(b, tag), put16le(b, 4), put32le(b, 1), put32le(b, value);
+    }
+    put32le(b, 0);
+    return b;
+}
+
+// An extended WebP (VP8X) declaring width x height (stored minus one, 24 bits each).
+Bytes webp(uint32_t width, uint32_t height) {
+    Bytes b = {'R', 'I', 'F', 'F'};
+    put32le(b, 22);
+    b.insert(b.end(), {'W', 'E', 'B', 'P', 'V', 'P', '8', 'X'});
+    put32le(b, 10);
+    put32le(b, 0);
+    for (uint32_t v : {width - 1, height - 1}) b.insert(b.end(), {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16)});
+    return b;
+}
+
+std::vector<BadInput> imageCases() {
+    const Bytes good = png(2, 2);
+    std::vector<BadInput> cases = {
+        {"empty", {}, "cannot read image"},
+        // Found with fuzz_image: OpenCV allocated 2.7 GB for this 69-byte file before reading a pixel.
+        {"png_declares_30000x30000", png(30000, 30000), "declares 30000x30000 pixels"},
+        {"png_rgba16_declares_20000x20000", png(20000, 20000, 16, 6), "declares 20000x20000"},
+        {"png_declares_4294967295_wide", png(0xFFFFFFFFu, 2), "declares 4294967295x2"},
+        {"bmp_declares_30000x30000", bmp(30000, 30000), "declares 30000x30000"},
+        {"bmp_top_down_declares_30000x30000", bmp(30000, -30000), "declares 30000x30000"},
+        {"pgm_declares_30000x30000", bytesOf("P5\n# comment\n30000 30000\n255\n" + std::string(10, '\0')),
+         "declares 30000x30000"},
+        {"ppm_declares_20_digit_width", bytesOf("P6 99999999999999999999 2 255\n" + std::string(12, '\0')),
+         "declares 4294967296x2"},
+        {"jpeg_declares_60000x60000", jpeg(60000, 60000), "declares 60000x60000"},
+        {"tiff_declares_100000x100000", tiff(100000, 100000), "declares 100000x100000"},
+        {"webp_declares_16384x16384", webp(16384, 16384), "declares 16384x16384"},
+        {"png_fewer_rows_than_declared", png(2, 2, 8, 2, 1), "image"},
+    };
+    for (auto& c : truncations(good, "image")) cases.push_back(std::move(c));
+    for (auto& c : bitFlips(good, 16)) cases.push_back(std::move(c));
+    return cases;
+}
+
+class ImageFolderBadInput : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(ImageFolderBadInput, IsAnErrorNamingTheFile) {
+    // One class folder holding the one image; the folder is the case's own.
+    expectCleanError(
+        "image", GetParam(),
+        [](const std::string& path) {
+            readImageFolder(std::filesystem::path(path).parent_path().parent_path().string(), 3, 8, 8, "images");
+        },
+        GetParam().name + "/cls/image.png");
+}
+
+INSTANTIATE_TEST_SUITE_P(Matrix, ImageFolderBadInput, ::testing::ValuesIn(imageCases()), caseName);
+
+// The two-by-two PNG the image cells start from is itself readable.
+TEST(ImageFolderBadInput, TheUnmodifiedImageLoads) {
+    const BadInput good{"good", png(2, 2), "", true};
+    expectCleanError("image", good, [](const std::string& path) {
+        const auto set = readImageFolder(std::filesystem::path(path).parent_path().parent_path().string(), 3, 2, 2, "i");
+        EXPECT_EQ(set.pixels, std::vector<uint8_t>(12, 0));
+    }, "good/cls/image.png");
+}
 
 } // namespace

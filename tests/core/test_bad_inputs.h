@@ -90,12 +90,13 @@ inline std::vector<BadInput> bitFlips(const std::vector<uint8_t>& good, std::siz
 inline std::string caseName(const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; }
 
 /// Writes the case's file and runs `read` on its path.
+/// `relativePath` places the file below the format's folder (default: the case name).
 inline void expectCleanError(const std::string& format, const BadInput& c,
-                             const std::function<void(const std::string&)>& read) {
+                             const std::function<void(const std::string&)>& read, std::string relativePath = "") {
     namespace fs = std::filesystem;
     const fs::path dir = fs::temp_directory_path() / ("exitscope-corrupt-" + std::to_string(::getpid())) / format;
-    fs::create_directories(dir);
-    const std::string path = (dir / c.name).string();
+    const std::string path = (dir / (relativePath.empty() ? c.name : relativePath)).string();
+    fs::create_directories(fs::path(path).parent_path());
     {
         std::ofstream out(path, std::ios::binary | std::ios::trunc);
         out.write(reinterpret_cast<const char*>(c.bytes.data()), static_cast<std::streamsize>(c.bytes.size()));
