@@ -32,13 +32,15 @@ QString metadata(const core::Trace& trace, const char* key) {
 
 } // namespace
 
-bool exportTunedConfig(const Explorer& explorer, const QString& path, QString* error) {
+bool exportTunedConfig(const Explorer& explorer, const QString& path, QString* error,
+                       const core::ElasticSettings* elastic) {
     const std::optional<core::PolicyConfig> policy = explorer.policyConfig();
     if (!policy) return fail(error, explorer.whyNotDeployable());
     try {
         const core::Trace* val = explorer.valTrace();
-        const core::TunedConfig config = val ? core::makeTunedConfig(*policy, *val, explorer.testTrace())
-                                             : core::makeTunedConfig(*policy, *explorer.testTrace(), nullptr);
+        core::TunedConfig config = val ? core::makeTunedConfig(*policy, *val, explorer.testTrace())
+                                       : core::makeTunedConfig(*policy, *explorer.testTrace(), nullptr);
+        if (elastic) config.elastic = *elastic;
         core::saveConfig(config, path.toStdString());
     } catch (const std::exception& e) {
         QString message = QString::fromStdString(e.what());

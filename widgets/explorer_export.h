@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/elastic/elastic_config.h"
+
 #include <QList>
 #include <QPair>
 #include <QString>
@@ -14,7 +16,10 @@ class Explorer;
 /// the figures expected on the validation and test traces. False with
 /// `error` set when the policy is not deployable (the oracle, gates still
 /// training) or the file cannot be written; an older file is then kept.
-bool exportTunedConfig(const Explorer& explorer, const QString& path, QString* error);
+/// `elastic`, when given, becomes the config's "elastic" section (the
+/// EINet planner's settings).
+bool exportTunedConfig(const Explorer& explorer, const QString& path, QString* error,
+                       const core::ElasticSettings* elastic = nullptr);
 
 /// Writes one CSV row per test image: row, sample_index, label, label_name,
 /// exit, prediction, prediction_name, confidence (the policy's score at the

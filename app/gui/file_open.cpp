@@ -143,6 +143,7 @@ bool MainWindow::openTunedConfig(const QString& path) {
     }
     m_lastDir = QFileInfo(path).absolutePath();
     statusBar()->showMessage(QStringLiteral("Applied the tuned config %1: %2").arg(path, m_explorer->describePolicy()));
+    emit tunedConfigOpened(QFileInfo(path).absoluteFilePath());
     return true;
 }
 

@@ -144,7 +144,9 @@ void MainWindow::requestImagesForTrace() {
 
 bool MainWindow::exportTunedConfig(const QString& path) {
     QString error;
-    if (!widgets::exportTunedConfig(*m_explorer, path, &error)) {
+    std::optional<core::ElasticSettings> elastic;
+    if (m_elasticSettings) elastic = m_elasticSettings();
+    if (!widgets::exportTunedConfig(*m_explorer, path, &error, elastic ? &*elastic : nullptr)) {
         reportError(error);
         return false;
     }

@@ -1,6 +1,11 @@
 #pragma once
 
+#include "core/elastic/elastic_config.h"
+
 #include <QMainWindow>
+
+#include <functional>
+#include <optional>
 #include <QString>
 #include <QStringList>
 
@@ -82,12 +87,19 @@ public:
     void reportError(const QString& message);
     /// Shows a passing message in the status bar.
     void reportDone(const QString& message);
+    /// Where an exported tuned config gets its "elastic" section from (the
+    /// elastic panel); without it, or when it gives nothing, there is none.
+    void setElasticSettingsSource(std::function<std::optional<core::ElasticSettings>()> source) {
+        m_elasticSettings = std::move(source);
+    }
     /// The directory files were last opened from.
     QString lastDirectory() const { return m_lastDir; }
 
 signals:
     /// An image file was dropped or opened; the live view may run it.
     void imageDropped(const QString& path);
+    /// A tuned config was applied (panels read their own sections of it).
+    void tunedConfigOpened(const QString& path);
     /// Model weights (a checkpoint or an imported model) were opened.
     void weightsOpened(const QString& absolutePath);
 
@@ -132,6 +144,7 @@ private:
     QByteArray m_defaultState;
     QFont m_normalFont;
 
+    std::function<std::optional<core::ElasticSettings>()> m_elasticSettings;
     bool m_errorPopups = true;
 };
 

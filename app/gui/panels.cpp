@@ -6,7 +6,9 @@
 #include "app/gui/main_window.h"
 #include "core/model/zoo.h"
 #include "core/trace/trace.h"
+#include "core/config/tuned_config.h"
 #include "widgets/dataset_images.h"
+#include "widgets/elastic_panel.h"
 #include "widgets/event_timeline.h"
 #include "widgets/explorer.h"
 #include "widgets/job_runner.h"
@@ -36,7 +38,7 @@ QString datasetOf(const core::Trace& trace) {
 
 AnalysisPanels::AnalysisPanels(MainWindow& window)
     : QObject(&window), m_window(window), m_network(new widgets::NetworkView), m_split(new widgets::SplitPanel),
-      m_timeline(new widgets::EventTimeline), m_elastic(nullptr), m_live(new LiveRunner(this)),
+      m_timeline(new widgets::EventTimeline), m_elastic(new widgets::ElasticPanel), m_live(new LiveRunner(this)),
       m_progress(new widgets::JobProgressWidget) {
     widgets::Explorer* explorer = window.explorer();
 
@@ -57,12 +59,38 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
                                                  Qt::BottomDockWidgetArea, QStringLiteral("SplitDock"));
     // One tabbed strip at the bottom keeps the window within a laptop screen.
     window.tabifyDockWidget(m_networkDock, splitDock);
+    auto* elasticScroll = new QScrollArea;
+    elasticScroll->setWidget(m_elastic);
+    elasticScroll->setWidgetResizable(true);
+    elasticScroll->setFrameShape(QFrame::NoFrame);
+    m_elastic->setMinimumHeight(700);
+    QDockWidget* elasticDock = window.addPanelDock(elasticScroll, QStringLiteral("Elastic inference (EINet)"),
+                                                   Qt::BottomDockWidgetArea, QStringLiteral("ElasticDock"));
+    window.tabifyDockWidget(splitDock, elasticDock);
     m_networkDock->raise();
+
+    // The planner's settings travel in exported tuned configs, and come back from opened ones.
+    window.setElasticSettingsSource([this]() -> std::optional<core::ElasticSettings> {
+        if (!m_elastic->hasTraces()) return std::nullopt;
+        return m_elastic->settings();
+    });
+    connect(&window, &MainWindow::tunedConfigOpened, this, [this](const QString& path) {
+        try {
+            const auto config = core::loadConfig(path.toStdString());
+            if (config.elastic && !m_elastic->applySettings(*config.elastic))
+                m_window.reportError(QStringLiteral("%1: its elastic settings were not applied: %2")
+                                         .arg(path, m_elastic->deadlineError().isEmpty() ? m_elastic->errorString()
+                                                                                         : m_elastic->deadlineError()));
+        } catch (const std::exception& e) {
+            m_window.reportError(QString::fromStdString(e.what()));
+        }
+    });
 
     connect(explorer, &widgets::Explorer::tracesChanged, this, &AnalysisPanels::onTracesChanged);
     connect(explorer, &widgets::Explorer::selectionChanged, this, [this] {
         m_showingLive = false;
         showSelectedPath();
+        m_elastic->setSelectedSample(m_window.explorer()->selectedSample());
     });
     connect(explorer, &widgets::Explorer::outcomeChanged, this, [this] {
         if (!m_showingLive) showSelectedPath();
@@ -144,6 +172,10 @@ void AnalysisPanels::onTracesChanged() {
     m_timeline->setConditions(m_split->conditions());
     m_network->setSplit(m_split->chosenBlocksOnDevice());
     showSelectedPath();
+    // The elastic planner needs both traces: the predictor learns on validation.
+    const core::Trace* val = m_window.explorer()->valTrace();
+    if (val && !m_elastic->setTraces(*val, *trace)) m_window.reportError(m_elastic->errorString());
+    m_elastic->setSelectedSample(m_window.explorer()->selectedSample());
 }
 
 void AnalysisPanels::showSelectedPath() {

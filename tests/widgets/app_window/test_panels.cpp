@@ -6,10 +6,12 @@
 
 #include "app/gui/main_window.h"
 #include "app/gui/panels.h"
+#include "core/config/tuned_config.h"
 #include "core/data/registry.h"
 #include "core/policy/policy.h"
 #include "core/trace/trace.h"
 #include "tests/widgets/explorer_fixture.h"
+#include "widgets/elastic_panel.h"
 #include "widgets/explorer.h"
 #include "widgets/network_view.h"
 
@@ -108,4 +110,30 @@ TEST(AnalysisPanels, ADroppedImageRunsLiveAndAgreesWithTheTrace) {
         EXPECT_EQ(path.exitTaken, expected.exitTaken[static_cast<std::size_t>(row)]) << row;
         EXPECT_EQ(path.predicted, expected.prediction[static_cast<std::size_t>(row)]) << row;
     }
+}
+
+TEST(AnalysisPanels, TheElasticSettingsTravelInTheExportedConfig) {
+    MainWindow w;
+    w.setErrorPopups(false);
+    auto* panels = new AnalysisPanels(w);
+    ASSERT_TRUE(w.openTrace(kAssets + QStringLiteral("vgg-fine-fashion-mnist-val.safetensors")));
+    ASSERT_TRUE(w.openTrace(kAssets + QStringLiteral("vgg-fine-fashion-mnist-test.safetensors")));
+    ASSERT_TRUE(panels->elasticPanel()->hasTraces()) << panels->elasticPanel()->errorString().toStdString();
+    ASSERT_TRUE(panels->elasticPanel()->setDeadlineSpec(QStringLiteral("normal:0.5,0.15")));
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("tuned.json"));
+    ASSERT_TRUE(w.exportTunedConfig(file)) << w.lastError().toStdString();
+    const auto config = exitscope::core::loadConfig(file.toStdString());
+    ASSERT_TRUE(config.elastic.has_value());
+    EXPECT_EQ(config.elastic->deadlineSpec.substr(0, 7), "normal:");
+
+    // Opening it elsewhere gives that panel the same deadline.
+    MainWindow other;
+    other.setErrorPopups(false);
+    auto* otherPanels = new AnalysisPanels(other);
+    ASSERT_TRUE(other.openTrace(kAssets + QStringLiteral("vgg-fine-fashion-mnist-val.safetensors")));
+    ASSERT_TRUE(other.openTrace(kAssets + QStringLiteral("vgg-fine-fashion-mnist-test.safetensors")));
+    EXPECT_NE(otherPanels->elasticPanel()->deadlineSpec(), QStringLiteral("normal:0.5,0.15"));
+    ASSERT_TRUE(other.openTunedConfig(file)) << other.lastError().toStdString();
+    EXPECT_EQ(otherPanels->elasticPanel()->deadlineSpec().left(7), QStringLiteral("normal:"));
 }
