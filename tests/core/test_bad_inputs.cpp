@@ -32,6 +32,18 @@ using exitscope::testing::flipped;
 using exitscope::testing::truncations;
 using Bytes = std::vector<uint8_t>;
 
+// The probe behind the matrix's allocation limit sees what std::vector asks for.
+TEST(AllocationProbe, SeesTheLargestVectorAllocation) {
+    exitscope::testing::AllocationProbe::largest() = 0;
+    exitscope::testing::AllocationProbe::enabled() = true;
+    {
+        std::vector<uint8_t> small(1000), large(10 << 20);
+        small[0] = large[0] = 1;
+    }
+    exitscope::testing::AllocationProbe::enabled() = false;
+    EXPECT_EQ(exitscope::testing::AllocationProbe::largest().load(), std::size_t{10 << 20});
+}
+
 // ---- Traces ------------------------------------------------------------------
 
 // 2 samples, 2 exits, 3 classes, 2 blocks; probabilities 1/2, 1/4, 1/4.
