@@ -137,7 +137,14 @@ ElasticPanel::ElasticPanel(QWidget* parent)
 ElasticPanel::~ElasticPanel() = default;
 
 bool ElasticPanel::setTraces(const core::Trace& val, const core::Trace& test) {
+    return setTraces(std::make_shared<const core::Trace>(val), std::make_shared<const core::Trace>(test));
+}
+
+bool ElasticPanel::setTraces(std::shared_ptr<const core::Trace> valPtr, std::shared_ptr<const core::Trace> testPtr) {
     try {
+        if (!valPtr || !testPtr) throw core::Error("elastic panel: no trace given");
+        const core::Trace& val = *valPtr;
+        const core::Trace& test = *testPtr;
         if (val.numExits != test.numExits)
             throw core::Error("elastic panel: the validation trace has " + std::to_string(val.numExits) +
                               " exits, the test trace " + std::to_string(test.numExits));
@@ -152,8 +159,8 @@ bool ElasticPanel::setTraces(const core::Trace& val, const core::Trace& test) {
         auto testConfidence = core::exitConfidences(test);
         auto meanPredictor = core::ConfidencePredictor::meanProfile(core::exitConfidences(val), val.numExits);
         auto distMs = m_unit == QStringLiteral("ms") ? m_given : m_given.scaled(fullMs);
-        m_val = std::make_shared<const core::Trace>(val);
-        m_test = std::make_shared<const core::Trace>(test);
+        m_val = std::move(valPtr);
+        m_test = std::move(testPtr);
         m_profile = std::move(profile);
         m_testConfidence = std::move(testConfidence);
         m_meanPredictor = std::move(meanPredictor);

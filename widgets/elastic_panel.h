@@ -71,6 +71,8 @@ public:
     /// table. Returns false (keeping the previous state; see errorString())
     /// when the traces disagree or lack the timing the profile needs.
     bool setTraces(const core::Trace& val, const core::Trace& test);
+    /// The same without copying traces the caller already shares (both non-null).
+    bool setTraces(std::shared_ptr<const core::Trace> val, std::shared_ptr<const core::Trace> test);
     bool hasTraces() const { return m_test != nullptr; }
     QString errorString() const { return m_error; }
     /// The test image whose plan is drawn; out of range (e.g. -1): none.
@@ -148,6 +150,9 @@ signals:
     void evaluationFailed(const QString& error);
     /// The CS-Predictor finished training (or failed: `error` non-empty).
     void predictorTrained(const QString& error);
+
+protected:
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
     void buildUi();

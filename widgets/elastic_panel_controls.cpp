@@ -15,6 +15,7 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QSplitter>
 #include <QTableWidget>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -126,17 +127,33 @@ void ElasticPanel::buildUi() {
     m_evalProgress = new JobProgressWidget;
     m_evalProgress->setRunner(m_evalRunner);
 
+    // Density, plan and table in a splitter: the user decides which gets the room.
+    auto* planBox = new QWidget;
+    auto* planLayout = new QVBoxLayout(planBox);
+    planLayout->setContentsMargins(0, 0, 0, 0);
+    planLayout->addWidget(m_planTitle);
+    planLayout->addWidget(m_planPlot, 1);
+    planLayout->addWidget(m_planSummary);
+    auto* tableBox = new QWidget;
+    auto* tableLayout = new QVBoxLayout(tableBox);
+    tableLayout->setContentsMargins(0, 0, 0, 0);
+    tableLayout->addWidget(m_trainProgress);
+    tableLayout->addWidget(m_tableCaption);
+    tableLayout->addWidget(m_table, 1);
+    tableLayout->addWidget(m_evalProgress);
+    auto* splitter = new QSplitter(Qt::Vertical);
+    splitter->setChildrenCollapsible(false);
+    splitter->addWidget(m_densityPlot);
+    splitter->addWidget(planBox);
+    splitter->addWidget(tableBox);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 5);
+    splitter->setStretchFactor(2, 3);
+
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(controls);
     layout->addWidget(intro);
-    layout->addWidget(m_densityPlot, 3);
-    layout->addWidget(m_planTitle);
-    layout->addWidget(m_planPlot, 4);
-    layout->addWidget(m_planSummary);
-    layout->addWidget(m_trainProgress);
-    layout->addWidget(m_tableCaption);
-    layout->addWidget(m_table, 3);
-    layout->addWidget(m_evalProgress);
+    layout->addWidget(splitter, 1);
 
     // Hovering the plan says which branch would answer if T came at that moment.
     connect(m_planPlot, &QCustomPlot::mouseMove, this, [this](QMouseEvent* event) {

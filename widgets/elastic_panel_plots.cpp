@@ -44,11 +44,19 @@ void setUpPlot(QCustomPlot* plot, const QString& xLabel, const QString& yLabel) 
         plot->plotLayout()->addElement(2, 0, plot->legend);
         plot->plotLayout()->setRowStretchFactor(2, 0.001);
         plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
-        plot->legend->setWrap(4);
         plot->legend->setBorderPen(Qt::NoPen);
         plot->legend->setVisible(true);
         plot->axisRect()->setMinimumMargins(QMargins(120, 8, 12, 8));
     }
+}
+
+// As many legend columns as the plot's width holds.
+void fitLegend(QCustomPlot* plot) {
+    const int columns = plot->width() >= 900 ? 4 : plot->width() >= 600 ? 3 : 2;
+    if (plot->legend->wrap() == columns) return;
+    plot->legend->setWrap(columns);
+    plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);  // re-flows the items
+    plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void setTitle(QCustomPlot* plot, const QString& text) {
@@ -154,6 +162,12 @@ bool ElasticPanel::savePlanPlot(const QString& path, QString* error) const {
     return savePlotFile(m_planPlot, path, error);
 }
 
+void ElasticPanel::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    fitLegend(m_densityPlot);
+    fitLegend(m_planPlot);
+}
+
 double ElasticPanel::timeAxisEnd() const {
     if (!m_test) return 1.0;
     const auto range = m_distMs.plotRange();
@@ -224,11 +238,13 @@ void ElasticPanel::drawDensity() {
         label->position->setCoords(x, 0.0);
         label->setFont(QFont(plot->font().family(), 8));
     }
-    legendLine(plot, QStringLiteral("branch k finishes (every branch run)"), markPen);
-    setTitle(plot, QStringLiteral("Forced-exit time T ~ %1 (mean %2); every branch run takes %3")
-                       .arg(QString::fromStdString(m_distMs.describe()), ms(m_distMs.mean()), ms(m_profile.fullMs())));
+    legendLine(plot, QStringLiteral("branch k finishes (every branch run: %1 in all)").arg(ms(m_profile.fullMs())),
+               markPen);
+    setTitle(plot, QStringLiteral("Forced-exit time T in ms ~ %1, mean %2")
+                       .arg(QString::fromStdString(m_distMs.describe()), ms(m_distMs.mean())));
     plot->xAxis->setRange(0.0, end);
     plot->yAxis->setRange(0.0, top);
+    fitLegend(plot);
     plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -312,6 +328,13 @@ void ElasticPanel::drawPlan() {
 
     const bool fixed = m_distMs.kind() == core::ForcedExitDistribution::Kind::Fixed;
     const double tShown = m_distMs.mean();
+    if (fixed) {
+        // The run is cut at T: what the plan would do later never happens.
+        box(plot, tShown, end, 0.0, 1.58, Qt::NoPen, QColor(0x80, 0x80, 0x80, 45));
+        text(plot, tShown, 0.02, QStringLiteral(" stopped at T: later work is never used"), QColor(0x50, 0x50, 0x50),
+             Qt::AlignLeft | Qt::AlignBottom)
+            ->setFont(QFont(plot->font().family(), 8));
+    }
     auto* tLine = new QCPItemStraightLine(plot);
     tLine->point1->setCoords(tShown, 0.0);
     tLine->point2->setCoords(tShown, 1.0);
@@ -353,6 +376,7 @@ void ElasticPanel::drawPlan() {
         summary += QStringLiteral(", expected accuracy at the start %1").arg(m_run.steps.front().expectedAccuracy, 0, 'f', 3);
     summary += QStringLiteral(". At %1 = %2 %3.").arg(fixed ? QStringLiteral("T") : QStringLiteral("the mean T"), ms(tShown), at);
     m_planSummary->setText(summary);
+    fitLegend(plot);
     plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
