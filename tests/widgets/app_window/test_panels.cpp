@@ -13,16 +13,22 @@
 #include "tests/widgets/explorer_fixture.h"
 #include "widgets/elastic_panel.h"
 #include "widgets/explorer.h"
+#include "widgets/job_runner.h"
 #include "widgets/network_view.h"
 
+#include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QImage>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 
 using exitscope::app::AnalysisPanels;
@@ -136,4 +142,47 @@ TEST(AnalysisPanels, TheElasticSettingsTravelInTheExportedConfig) {
     EXPECT_NE(otherPanels->elasticPanel()->deadlineSpec(), QStringLiteral("normal:0.5,0.15"));
     ASSERT_TRUE(other.openTunedConfig(file)) << other.lastError().toStdString();
     EXPECT_EQ(otherPanels->elasticPanel()->deadlineSpec().left(7), QStringLiteral("normal:"));
+}
+
+TEST(AnalysisPanels, ProfilingInTheBackgroundKeepsTheGuiResponsiveAndCancels) {
+    // A 50 ms timer on the GUI thread while the real network profiles the
+    // 10,000 test images on the worker thread: no tick may come more than
+    // 100 ms late, and Cancel must end the job within 2 s.
+    MainWindow w;
+    w.setErrorPopups(false);
+    auto* panels = new AnalysisPanels(w);
+    ASSERT_TRUE(w.openWeights(kAssets + QStringLiteral("msdnet-fashion-mnist.pt"))) << w.lastError().toStdString();
+    auto* runner = panels->liveRunner()->backgroundRunner();
+    QSignalSpy cancelled(runner, &exitscope::widgets::JobRunner::cancelled);
+    QSignalSpy finished(runner, &exitscope::widgets::JobRunner::finished);
+    QSignalSpy progressed(runner, &exitscope::widgets::JobRunner::progress);
+    QTemporaryDir dir;
+    exitscope::core::ProfileOptions options;
+    options.split = exitscope::core::SplitKind::Test;
+    ASSERT_NE(panels->liveRunner()->profile(QStringLiteral("fashion-mnist"), options, dir.filePath(QStringLiteral("t.safetensors"))), 0u);
+
+    QElapsedTimer clock;
+    clock.start();
+    qint64 last = 0, worstLateMs = 0;
+    QTimer ticker;
+    QObject::connect(&ticker, &QTimer::timeout, [&] {
+        const qint64 now = clock.elapsed();
+        worstLateMs = std::max(worstLateMs, now - last - 50);
+        last = now;
+    });
+    ticker.start(50);
+    QTest::qWait(3000);
+    ASSERT_EQ(finished.count(), 0) << "the job ended before it could be cancelled";
+    EXPECT_GT(progressed.count(), 0);
+    QElapsedTimer cancelClock;
+    cancelClock.start();
+    runner->cancel();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return cancelled.count() == 1; }, 5000));
+    const qint64 cancelMs = cancelClock.elapsed();
+    ticker.stop();
+    std::printf("worst tick delay %lld ms, cancelled after %lld ms\n", static_cast<long long>(worstLateMs),
+                static_cast<long long>(cancelMs));
+    EXPECT_LE(worstLateMs, 100);
+    EXPECT_LE(cancelMs, 2000);
+    EXPECT_FALSE(QFileInfo::exists(dir.filePath(QStringLiteral("t.safetensors"))));  // nothing half-written
 }
