@@ -10,10 +10,13 @@
 // synchronously (QWidget::repaint), so the time covers re-evaluation, the
 // item models, the plots and the painting of every view.
 
+#include "app/gui/main_window.h"
+#include "app/gui/panels.h"
 #include "bench/bench_util.h"
 #include "core/trace/trace.h"
 #include "widgets/controls_panel.h"
 #include "widgets/dataset_images.h"
+#include "widgets/elastic_panel.h"
 #include "widgets/exit_histogram.h"
 #include "widgets/explorer.h"
 #include "widgets/gallery_view.h"
@@ -41,24 +44,24 @@ namespace {
 
 namespace ew = exitscope::widgets;
 
-/// The views of the app's main window in one window of the same size.
+/// The app's own main window with every panel (the explorer's views, the
+/// network view, the split and elastic panels), as exitscope shows it.
 struct Views {
-    ew::Explorer explorer;
-    ew::DatasetImages images;
-    QWidget window;
+    exitscope::app::MainWindow main;
+    exitscope::app::AnalysisPanels* panels;
+    ew::Explorer& explorer;
+    ew::DatasetImages& images;
+    QWidget& window;
     ew::ControlsPanel* controls = nullptr;
     ew::GalleryView* gallery = nullptr;
 
-    Views() {
-        controls = new ew::ControlsPanel(&explorer);
-        auto* layout = new QGridLayout(&window);
-        layout->addWidget(controls, 0, 0, 2, 1);
-        layout->addWidget(new ew::TradeoffPlot(&explorer), 0, 1);
-        gallery = new ew::GalleryView(&explorer, &images);
-        layout->addWidget(gallery, 1, 1);
-        layout->addWidget(new ew::ImageInspector(&explorer, &images), 0, 2);
-        layout->addWidget(new ew::ExitHistogram(&explorer), 1, 2);
-        window.resize(1500, 940);
+    Views()
+        : panels(new exitscope::app::AnalysisPanels(main)), explorer(*main.explorer()), images(*main.images()),
+          window(main) {
+        main.setErrorPopups(false);
+        main.resize(1500, 940);
+        controls = main.findChild<ew::ControlsPanel*>();
+        gallery = main.findChild<ew::GalleryView*>();
     }
 };
 
@@ -165,22 +168,24 @@ int main(int argc, char** argv) {
     QApplication app(argc, argv);
     Views views;
     g_views = &views;
-    try {
-        views.explorer.setTraces(
-            std::make_shared<const exitscope::core::Trace>(
-                exitscope::core::readTrace(assets + "/models/msdnet-fashion-mnist-val.safetensors")),
-            std::make_shared<const exitscope::core::Trace>(
-                exitscope::core::readTrace(assets + "/models/msdnet-fashion-mnist-test.safetensors")));
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "bench_app: %s\n", e.what());
-        return 1;
+    bool elasticReady = false;
+    QObject::connect(views.panels->elasticPanel(), &ew::ElasticPanel::evaluationFinished, [&] { elasticReady = true; });
+    for (const char* split : {"val", "test"}) {
+        const QString path = QString::fromStdString(assets + "/models/msdnet-fashion-mnist-" + split + ".safetensors");
+        if (!views.main.openTrace(path)) {
+            std::fprintf(stderr, "bench_app: %s\n", qPrintable(views.main.lastError()));
+            return 1;
+        }
     }
     views.window.show();
-    // Thumbnails as a user sees them, and the alpha grid the slider switches between.
-    views.images.request(QStringLiteral("fashion-mnist"), exitscope::core::SplitKind::Test);
+    // Thumbnails as a user sees them, the alpha grid the slider switches
+    // between, and the elastic panel's table: nothing else may be computing.
     QElapsedTimer grid;
     grid.start();
-    waitFor([&] { return views.explorer.gateGridReady() && views.images.state() != ew::DatasetImages::State::Loading; },
+    waitFor([&] {
+        return views.explorer.gateGridReady() && elasticReady &&
+               views.images.state() != ew::DatasetImages::State::Loading;
+    },
             120000);
     std::printf("alpha grid (%zu gate sets) trained in the background in %.1f s; images: %s\n",
                 views.explorer.alphas().size(), grid.elapsed() / 1000.0, qPrintable(views.images.message()));
