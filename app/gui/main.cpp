@@ -1,9 +1,11 @@
 #include "app/gui/default_assets.h"
 #include "app/gui/main_window.h"
 #include "app/gui/panels.h"
+#include "app/gui/session.h"
 #include "widgets/dataset_images.h"
 
 #include <QApplication>
+#include <QMessageBox>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QEvent>
@@ -103,13 +105,34 @@ int main(int argc, char** argv) {
             errors << assets.missingMessage();
         }
     }
-    if (!weights.isEmpty() && !window.openWeights(weights)) errors << window.lastError();
-    for (const QString& trace : traces) {
-        if (!window.openTrace(trace)) errors << window.lastError();
+    // After a crash (the autosaved session is still there) offer to bring
+    // it back instead of the defaults; batch runs never touch the session.
+    const QString sessionFile = exitscope::app::SessionAutosave::defaultFile();
+    bool restored = false;
+    if (!batch && exitscope::app::SessionAutosave::hasUnfinishedSession(sessionFile) &&
+        QMessageBox::question(&window, QStringLiteral("Restore the last session?"),
+                              QStringLiteral("ExitScope did not close normally last time. Open the files and "
+                                             "controls it had then?"),
+                              QMessageBox::Yes | QMessageBox::No, QMessageBox::Yes) == QMessageBox::Yes) {
+        QString error;
+        restored = exitscope::app::SessionAutosave::restore(window, sessionFile, &error);
+        if (!restored) window.reportError(error);
+    }
+    if (!restored) {
+        if (!weights.isEmpty() && !window.openWeights(weights)) errors << window.lastError();
+        for (const QString& trace : traces) {
+            if (!window.openTrace(trace)) errors << window.lastError();
+        }
     }
 
     if (parser.isSet(presentationOption)) window.setPresentationMode(true);
-    if (!batch) return app.exec();
+    if (!batch) {
+        auto* autosave = new exitscope::app::SessionAutosave(window, sessionFile);
+        autosave->saveNow();
+        const int status = app.exec();
+        autosave->markCleanExit();
+        return status;
+    }
 
     // Wait for the event loop so that layouts and the plots have settled
     // before the window is grabbed or reported as shown.
