@@ -4,7 +4,7 @@
 // threshold change, an alpha change (gates from the precomputed grid) and a
 // budget change (budgeted batch, refitted on the validation trace each time).
 //
-// usage: bench_app [--assets DIR] [benchmark flags]
+// usage: bench_app [--assets DIR] [--val TRACE --test TRACE] [benchmark flags]
 // Each iteration edits the control's number box as a user would, lets the
 // event loop run the queued replots, then repaints the whole window
 // synchronously (QWidget::repaint), so the time covers re-evaluation, the
@@ -25,6 +25,7 @@
 #include "widgets/tradeoff_plot.h"
 
 #include <QApplication>
+#include <QFile>
 #include <QDoubleSpinBox>
 #include <QElapsedTimer>
 #include <QGridLayout>
@@ -160,18 +161,30 @@ BENCHMARK(BM_ThresholdChangeToRepaint)->Iterations(200)->Unit(benchmark::kMillis
 BENCHMARK(BM_AlphaChangeToRepaint)->Iterations(200)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BudgetChangeToRepaint)->Iterations(200)->Unit(benchmark::kMillisecond);
 
+/// VmHWM from /proc/self/status: the most memory this process has held.
+std::string peakRss() {
+    QFile status(QStringLiteral("/proc/self/status"));
+    if (!status.open(QIODevice::ReadOnly)) return "unknown";
+    for (const QByteArray& line : status.readAll().split('\n'))
+        if (line.startsWith("VmHWM:")) return line.mid(6).trimmed().toStdString();
+    return "unknown";
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
     const std::string assets = exitscope::bench::takeOption(argc, argv, "--assets", EXITSCOPE_SOURCE_DIR "/assets");
+    // Other traces (the load tests' synthetic ones) replace the bundled msdnet's.
+    const std::string valPath = exitscope::bench::takeOption(argc, argv, "--val", assets + "/models/msdnet-fashion-mnist-val.safetensors");
+    const std::string testPath = exitscope::bench::takeOption(argc, argv, "--test", assets + "/models/msdnet-fashion-mnist-test.safetensors");
     QApplication app(argc, argv);
     Views views;
     g_views = &views;
     bool elasticReady = false;
     QObject::connect(views.panels->elasticPanel(), &ew::ElasticPanel::evaluationFinished, [&] { elasticReady = true; });
-    for (const char* split : {"val", "test"}) {
-        const QString path = QString::fromStdString(assets + "/models/msdnet-fashion-mnist-" + split + ".safetensors");
+    for (const std::string& file : {valPath, testPath}) {
+        const QString path = QString::fromStdString(file);
         if (!views.main.openTrace(path)) {
             std::fprintf(stderr, "bench_app: %s\n", qPrintable(views.main.lastError()));
             return 1;
@@ -197,10 +210,14 @@ int main(int argc, char** argv) {
 
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
-    std::printf("\nFrom a control change to every view repainted (10,000 test images, median of 200 changes; "
-                "goal < 16 ms; 'gallery page' is one scroll step of the gallery):\n");
+    const auto* test = views.explorer.testTrace();
+    std::printf("\nFrom a control change to every view repainted (%lld test images, %lld exits, %lld classes; median of "
+                "200 changes; goal < 16 ms; 'gallery page' is one scroll step of the gallery):\n",
+                static_cast<long long>(test->numSamples), static_cast<long long>(test->numExits),
+                static_cast<long long>(test->numClasses));
     for (const auto& [name, us] : g_medians) {
         std::printf("  %-13s %7.2f ms  %s\n", name.c_str(), us / 1000.0, us < 16000.0 ? "ok" : "OVER");
     }
+    std::printf("peak resident memory: %s\n", peakRss().c_str());
     return 0;
 }

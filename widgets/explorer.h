@@ -204,6 +204,7 @@ private:
     std::vector<float> m_temperatures;  // fitted on fitTrace()
     mutable std::map<std::pair<int, bool>, core::ConfidenceScores> m_scores;
     mutable std::map<double, core::BudgetedBatchFit> m_fits;
+    mutable std::vector<float> m_fitConfidence;  // max softmax of fitTrace(), [N, K], read once for the fits
     std::vector<double> m_alphas;
     std::vector<core::GateSet> m_gateGrid;
     std::vector<core::ExitOutcome> m_gateOutcomes;

@@ -39,7 +39,13 @@ const core::BudgetedBatchFit& Explorer::fitFor(double budget) const {
     if (it == m_fits.end()) {
         // A slider drag visits many budgets; keep the cache from growing without bound.
         if (m_fits.size() > 256) m_fits.clear();
-        it = m_fits.emplace(budget, core::fitBudgetedBatch(*fitTrace(), budget)).first;
+        const core::Trace& fit = *fitTrace();
+        if (m_fitConfidence.empty()) {
+            // Probabilities are read once per trace; every budget reuses the confidences.
+            const core::ConfidenceScores scores = core::computeScores(fit, core::ConfidenceCriterion::MaxSoftmax);
+            m_fitConfidence = scores.scores;
+        }
+        it = m_fits.emplace(budget, core::fitBudgetedBatch(m_fitConfidence, fit.numSamples, fit.exitMacs, budget)).first;
     }
     return it->second;
 }
@@ -67,7 +73,9 @@ void Explorer::recompute() {
             break;
         case PolicyChoice::Budgeted:
             m_fit = fitFor(s.budgetMacs);
-            m_outcome = core::evaluateBudgetedBatch(*m_test, *m_fit).outcome;
+            // Budgeted batch leaves at the first exit whose max softmax reaches
+            // theta_k: the confidence rule on the cached scores, no pass over probs.
+            m_outcome = core::evaluateBudgetedBatch(scoresFor(core::ConfidenceCriterion::MaxSoftmax, false), *m_fit);
             break;
         case PolicyChoice::Anytime: {
             core::PolicyConfig p;
@@ -125,7 +133,9 @@ void Explorer::recomputeCurves() {
         const auto [lo, hi] = budgetRange();
         for (int i = 0; i < kBudgetCurvePoints; ++i) {
             const double budget = lo + (hi - lo) * i / (kBudgetCurvePoints - 1);
-            m_curves.budgeted.push_back(pointOf(core::evaluateBudgetedBatch(*m_test, fitFor(budget)).outcome, budget));
+            m_curves.budgeted.push_back(
+                pointOf(core::evaluateBudgetedBatch(scoresFor(core::ConfidenceCriterion::MaxSoftmax, false), fitFor(budget)),
+                        budget));
         }
         for (std::size_t i = 0; i < m_gateOutcomes.size(); ++i) {
             m_curves.gates.push_back(pointOf(m_gateOutcomes[i], m_alphas[i]));

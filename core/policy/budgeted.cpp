@@ -168,14 +168,24 @@ BudgetedBatchFit fitBudgetedBatch(const Trace& validation, double budgetPerSampl
         throw Error(os.str());
     }
     checkProbs(validation);
+    return fitBudgetedBatch(maxConfidences(validation), validation.numSamples, validation.exitMacs, budgetPerSample);
+}
+
+BudgetedBatchFit fitBudgetedBatch(const std::vector<float>& conf, int64_t numSamples,
+                                  const std::vector<int64_t>& exitMacs, double budgetPerSample) {
+    const int64_t K = static_cast<int64_t>(exitMacs.size());
+    const int64_t N = numSamples;
+    if (N < 1) throw Error("budgeted batch: the validation trace has no samples to fit thresholds on");
+    if (K < 1 || static_cast<int64_t>(conf.size()) != N * K) {
+        std::ostringstream os;
+        os << "budgeted batch: " << conf.size() << " confidences for " << N << " samples x " << K << " exits";
+        throw Error(os.str());
+    }
     BudgetedBatchFit fit;
     fit.budgetPerSample = budgetPerSample;
-    fit.q = solveBudgetedQ(validation.exitMacs, budgetPerSample);
-    const int64_t K = validation.numExits;
-    const int64_t N = validation.numSamples;
+    fit.q = solveBudgetedQ(exitMacs, budgetPerSample);
     fit.exitFractions = budgetedExitFractions(fit.q, K);
 
-    const auto conf = maxConfidences(validation);
     std::vector<int64_t> running(static_cast<std::size_t>(N));
     for (int64_t n = 0; n < N; ++n) running[static_cast<std::size_t>(n)] = n;
     std::vector<float> runningConf;
@@ -205,7 +215,15 @@ BudgetedBatchFit fitBudgetedBatch(const Trace& validation, double budgetPerSampl
         gone += static_cast<int64_t>(running.end() - firstGone);
         running.erase(firstGone, running.end());
     }
-    fit.realisedValCost = outcomeMeanMacs(validation, applyThresholds(validation, fit.thresholds));
+    // The thresholds run on the same confidences: the first exit at or above
+    // its theta answers, the final exit takes the rest.
+    double total = 0.0;
+    for (int64_t n = 0; n < N; ++n) {
+        int64_t k = 0;
+        while (k + 1 < K && conf[static_cast<std::size_t>(n * K + k)] < fit.thresholds[static_cast<std::size_t>(k)]) ++k;
+        total += static_cast<double>(exitMacs[static_cast<std::size_t>(k)]);
+    }
+    fit.realisedValCost = total / static_cast<double>(N);
     return fit;
 }
 
@@ -224,6 +242,29 @@ BudgetedBatchFit fitBudgetedBatchTotal(const Trace& validation, double totalBudg
         checkBudget(validation.exitMacs, perSample, what.str());
     }
     return fitBudgetedBatch(validation, perSample);
+}
+
+ExitOutcome evaluateBudgetedBatch(const ConfidenceScores& s, const BudgetedBatchFit& fit) {
+    const int64_t N = s.numSamples, K = s.numExits;
+    if (K < 1 || static_cast<int64_t>(fit.thresholds.size()) != K - 1) {
+        std::ostringstream os;
+        os << "budgeted batch: the fit has " << fit.thresholds.size() << " thresholds but the scores have " << K
+           << " exits (need " << K - 1 << ")";
+        throw Error(os.str());
+    }
+    if (s.criterion != ConfidenceCriterion::MaxSoftmax || !s.temperatures.empty())
+        throw Error("budgeted batch: thresholds apply to the uncalibrated max softmax only");
+    ExitOutcome out;
+    out.exitTaken.resize(static_cast<std::size_t>(N));
+    out.prediction.resize(static_cast<std::size_t>(N));
+    for (int64_t n = 0; n < N; ++n) {
+        int64_t k = 0;
+        // A closed exit's theta lies above 1, so no confidence reaches it.
+        while (k + 1 < K && s.score(n, k) < fit.thresholds[static_cast<std::size_t>(k)]) ++k;
+        out.exitTaken[static_cast<std::size_t>(n)] = k;
+        out.prediction[static_cast<std::size_t>(n)] = s.predictions[static_cast<std::size_t>(n * K + k)];
+    }
+    return out;
 }
 
 BudgetedBatchResult evaluateBudgetedBatch(const Trace& test, const BudgetedBatchFit& fit) {

@@ -58,6 +58,12 @@ struct BudgetedBatchFit {
 /// (see solveBudgetedQ).
 BudgetedBatchFit fitBudgetedBatch(const Trace& validation, double budgetPerSample);
 
+/// The same fit from precomputed max-softmax confidences ([N, K], sample
+/// major) and the cumulative exit MACs, so that callers refitting for many
+/// budgets (a slider) read the probabilities only once.
+BudgetedBatchFit fitBudgetedBatch(const std::vector<float>& maxConfidence, int64_t numSamples,
+                                  const std::vector<int64_t>& exitMacs, double budgetPerSample);
+
 /// The same for a total budget B spent on `numSamples` samples: the average
 /// budget is B / numSamples. Error when numSamples < 1.
 BudgetedBatchFit fitBudgetedBatchTotal(const Trace& validation, double totalBudget, int64_t numSamples);
@@ -73,5 +79,11 @@ struct BudgetedBatchResult {
 /// max softmax is >= theta_k; the final exit takes the rest. Error when the
 /// fit's thresholds do not match the trace's exits.
 BudgetedBatchResult evaluateBudgetedBatch(const Trace& test, const BudgetedBatchFit& fit);
+
+/// The same rule on precomputed max-softmax scores of the test trace
+/// (computeScores with MaxSoftmax and no temperatures): no pass over the
+/// probabilities. Error when the fit's thresholds do not match the exits or
+/// the scores are of another criterion.
+ExitOutcome evaluateBudgetedBatch(const ConfidenceScores& maxSoftmax, const BudgetedBatchFit& fit);
 
 } // namespace exitscope::core

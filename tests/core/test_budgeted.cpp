@@ -227,3 +227,23 @@ TEST(BudgetedBatch, ThresholdCountMustMatchTheTrace) {
     fit.thresholds = {0.5f, std::nanf("")};
     EXPECT_THROW(es::evaluateBudgetedBatch(t, fit), es::Error);
 }
+
+TEST(BudgetedBatch, ScoresAndProbabilitiesGiveTheSameExits) {
+    // Two passes that share no code: one over the probabilities, one over
+    // precomputed max-softmax scores; budgets from the first exit's cost
+    // (later exits closed) to the whole network's (early exits closed).
+    const std::vector<int64_t> macs{1'000'000, 2'500'000, 4'000'000, 6'000'000};
+    const auto val = randomTrace(400, macs, 3);
+    const auto test = randomTrace(300, macs, 4);
+    const auto scores = es::computeScores(test, es::ConfidenceCriterion::MaxSoftmax);
+    for (double budget : {1.0e6, 1.7e6, 2.9e6, 4.4e6, 6.0e6}) {
+        const auto fit = es::fitBudgetedBatch(val, budget);
+        const auto fromProbs = es::evaluateBudgetedBatch(test, fit).outcome;
+        const auto fromScores = es::evaluateBudgetedBatch(scores, fit);
+        EXPECT_EQ(fromScores.exitTaken, fromProbs.exitTaken) << budget;
+        EXPECT_EQ(fromScores.prediction, fromProbs.prediction) << budget;
+    }
+    EXPECT_THROW(es::evaluateBudgetedBatch(es::computeScores(test, es::ConfidenceCriterion::Margin),
+                                           es::fitBudgetedBatch(val, 2e6)),
+                 es::Error);
+}
