@@ -1,4 +1,5 @@
 #include "widgets/event_timeline.h"
+#include "widgets/plot_export.h"
 
 #include "core/common/error.h"
 #include "core/trace/trace.h"
@@ -357,5 +358,7 @@ void EventTimeline::showOutcome() {
             .arg(s.designChanges)
             .arg(s.infeasibleReplans));
 }
+
+bool EventTimeline::savePlot(const QString& path, QString* error) const { return savePlotFile(m_plot, path, error); }
 
 } // namespace exitscope::widgets

@@ -88,6 +88,8 @@ public:
     const Outcome* outcome() const { return m_outcome.get(); }
     QString errorString() const { return m_error; }
     JobRunner* runner() const { return m_runner; }
+    /// Saves the latency-over-time plot as PNG or PDF (by suffix; savePlotFile).
+    bool savePlot(const QString& path, QString* error) const;
 
 signals:
     /// A run finished and is now shown.

@@ -116,6 +116,8 @@ public:
     QSlider* bandwidthSlider() const { return m_bwSlider; }
     QLineEdit* bandwidthEdit() const { return m_bwEdit; }
     QString bandwidthError() const;
+    /// Saves the per-split stacked bars as PNG or PDF (by suffix; savePlotFile).
+    bool savePlot(const QString& path, QString* error) const;
 
 signals:
     /// The chosen design moved: blocks [0, blocksOnDevice) run on the device

@@ -1,5 +1,6 @@
 // The split panel's chart, tooltips and tables; controls and re-planning are in split_panel.cpp.
 #include "widgets/split_panel.h"
+#include "widgets/plot_export.h"
 
 #include "simulator/schedule/latency_model.h"
 
@@ -165,5 +166,7 @@ void SplitPanel::updateTables() {
         m_explanation->show();
     }
 }
+
+bool SplitPanel::savePlot(const QString& path, QString* error) const { return savePlotFile(m_plot, path, error); }
 
 } // namespace exitscope::widgets

@@ -20,6 +20,7 @@
 #include <QMessageBox>
 #include <QStatusBar>
 
+#include <algorithm>
 #include <exception>
 
 namespace exitscope::app {
@@ -170,7 +171,9 @@ bool MainWindow::exportPlots(const QString& directory) {
     for (const QString& suffix : {QStringLiteral("png"), QStringLiteral("pdf")}) {
         const bool ok = m_tradeoff->savePlot(dir.filePath(QStringLiteral("tradeoff.") + suffix), &error) &&
                         m_histogram->savePlot(dir.filePath(QStringLiteral("exit-histogram.") + suffix), &error) &&
-                        m_inspector->savePlot(dir.filePath(QStringLiteral("confidence-per-exit.") + suffix), &error);
+                        m_inspector->savePlot(dir.filePath(QStringLiteral("confidence-per-exit.") + suffix), &error) &&
+                        std::all_of(m_plotExporters.begin(), m_plotExporters.end(),
+                                    [&](const auto& save) { return save(directory, suffix, &error); });
         if (!ok) {
             reportError(error);
             return false;

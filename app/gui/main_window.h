@@ -5,6 +5,7 @@
 #include <QMainWindow>
 
 #include <functional>
+#include <vector>
 #include <optional>
 #include <QString>
 #include <QStringList>
@@ -92,6 +93,11 @@ public:
     void setElasticSettingsSource(std::function<std::optional<core::ElasticSettings>()> source) {
         m_elasticSettings = std::move(source);
     }
+    /// Adds plots to Export > Plots: `save(directory, suffix, error)` writes
+    /// the panel's plots as `suffix` ("png" or "pdf") files into the folder.
+    void addPlotExporter(std::function<bool(const QString& directory, const QString& suffix, QString* error)> save) {
+        m_plotExporters.push_back(std::move(save));
+    }
     /// The directory files were last opened from.
     QString lastDirectory() const { return m_lastDir; }
 
@@ -145,6 +151,7 @@ private:
     QFont m_normalFont;
 
     std::function<std::optional<core::ElasticSettings>()> m_elasticSettings;
+    std::vector<std::function<bool(const QString&, const QString&, QString*)>> m_plotExporters;
     bool m_errorPopups = true;
 };
 

@@ -15,6 +15,7 @@
 #include "widgets/network_view.h"
 #include "widgets/split_panel.h"
 
+#include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -68,6 +69,14 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
                                                    Qt::BottomDockWidgetArea, QStringLiteral("ElasticDock"));
     window.tabifyDockWidget(splitDock, elasticDock);
     m_networkDock->raise();
+
+    window.addPlotExporter([this](const QString& directory, const QString& suffix, QString* error) {
+        const QDir dir(directory);
+        return m_split->savePlot(dir.filePath(QStringLiteral("split-bars.") + suffix), error) &&
+               m_timeline->savePlot(dir.filePath(QStringLiteral("event-timeline.") + suffix), error) &&
+               m_elastic->saveDensityPlot(dir.filePath(QStringLiteral("elastic-deadline.") + suffix), error) &&
+               m_elastic->savePlanPlot(dir.filePath(QStringLiteral("elastic-plan.") + suffix), error);
+    });
 
     // The planner's settings travel in exported tuned configs, and come back from opened ones.
     window.setElasticSettingsSource([this]() -> std::optional<core::ElasticSettings> {

@@ -186,3 +186,19 @@ TEST(AnalysisPanels, ProfilingInTheBackgroundKeepsTheGuiResponsiveAndCancels) {
     EXPECT_LE(cancelMs, 2000);
     EXPECT_FALSE(QFileInfo::exists(dir.filePath(QStringLiteral("t.safetensors"))));  // nothing half-written
 }
+
+TEST(AnalysisPanels, ExportPlotsWritesThePanelsPlotsToo) {
+    MainWindow w;
+    w.setErrorPopups(false);
+    new AnalysisPanels(w);
+    ASSERT_TRUE(w.openTrace(kAssets + QStringLiteral("vgg-fine-fashion-mnist-val.safetensors")));
+    ASSERT_TRUE(w.openTrace(kAssets + QStringLiteral("vgg-fine-fashion-mnist-test.safetensors")));
+    QTemporaryDir dir;
+    ASSERT_TRUE(w.exportPlots(dir.path())) << w.lastError().toStdString();
+    for (const char* name : {"tradeoff", "split-bars", "event-timeline", "elastic-deadline", "elastic-plan"}) {
+        for (const char* suffix : {".png", ".pdf"}) {
+            const QFileInfo file(dir.filePath(QString::fromLatin1(name) + QString::fromLatin1(suffix)));
+            EXPECT_TRUE(file.isFile() && file.size() > 500) << name << suffix;
+        }
+    }
+}
