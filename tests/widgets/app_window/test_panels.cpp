@@ -202,3 +202,22 @@ TEST(AnalysisPanels, ExportPlotsWritesThePanelsPlotsToo) {
         }
     }
 }
+
+TEST(AnalysisPanels, ATrainJobInTheBackgroundOpensItsWeightsWhenDone) {
+    MainWindow w;
+    w.setErrorPopups(false);
+    auto* panels = new AnalysisPanels(w);
+    QSignalSpy opened(&w, &MainWindow::weightsOpened);
+    QTemporaryDir dir;
+    const QString out = dir.filePath(QStringLiteral("tiny.pt"));
+    exitscope::core::ModelSpec spec;
+    spec.name = "vgg-fine";
+    exitscope::core::TrainOptions options;
+    options.epochs = 1;
+    options.maxTrainSamples = 256;  // a tiny subset: this checks the wiring, not the accuracy
+    options.maxValSamples = 256;
+    ASSERT_NE(panels->liveRunner()->train(spec, QStringLiteral("fashion-mnist"), options, out), 0u);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return opened.count() == 1; }, 120000)) << w.lastError().toStdString();
+    EXPECT_EQ(opened.at(0).at(0).toString(), QFileInfo(out).absoluteFilePath());
+    EXPECT_EQ(panels->liveRunner()->checkpoint(), QFileInfo(out).absoluteFilePath());
+}
