@@ -133,18 +133,39 @@ inline void expectCleanError(const std::string& format, const BadInput& c,
 
 } // namespace exitscope::testing
 
-/// Replaces the global operator new/delete with malloc/free plus the probe.
-/// (GCC's -Wmismatched-new-delete sees free() in an operator delete that it
-/// inlines; the pair is matched by construction here.)
+/// Replaces every unaligned global operator new and delete with malloc and
+/// free plus the probe (all of them: a sanitizer runtime supplies its own
+/// of any form left out, and its delete must not meet this new). GCC's
+/// -Wmismatched-new-delete sees free() in an inlined operator delete; the
+/// pairs are matched by construction here.
 #define EXITSCOPE_ALLOCATION_PROBE()                                                          \
     _Pragma("GCC diagnostic push")                                                            \
     _Pragma("GCC diagnostic ignored \"-Wpragmas\"")                                           \
     _Pragma("GCC diagnostic ignored \"-Wmismatched-new-delete\"")                             \
+    namespace exitscope::testing {                                                            \
+    inline void* probedMalloc(std::size_t n) noexcept {                                       \
+        AllocationProbe::note(n);                                                             \
+        return std::malloc(n ? n : 1);                                                        \
+    }                                                                                         \
+    }                                                                                         \
     void* operator new(std::size_t n) {                                                       \
-        exitscope::testing::AllocationProbe::note(n);                                         \
-        if (void* p = std::malloc(n ? n : 1)) return p;                                       \
+        if (void* p = exitscope::testing::probedMalloc(n)) return p;                          \
         throw std::bad_alloc();                                                               \
     }                                                                                         \
+    void* operator new[](std::size_t n) {                                                     \
+        if (void* p = exitscope::testing::probedMalloc(n)) return p;                          \
+        throw std::bad_alloc();                                                               \
+    }                                                                                         \
+    void* operator new(std::size_t n, const std::nothrow_t&) noexcept {                       \
+        return exitscope::testing::probedMalloc(n);                                           \
+    }                                                                                         \
+    void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {                     \
+        return exitscope::testing::probedMalloc(n);                                           \
+    }                                                                                         \
     void operator delete(void* p) noexcept { std::free(p); }                                  \
+    void operator delete[](void* p) noexcept { std::free(p); }                                \
     void operator delete(void* p, std::size_t) noexcept { std::free(p); }                     \
+    void operator delete[](void* p, std::size_t) noexcept { std::free(p); }                   \
+    void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }           \
+    void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }         \
     _Pragma("GCC diagnostic pop")
