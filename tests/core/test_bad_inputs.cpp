@@ -161,6 +161,14 @@ std::vector<BadInput> traceCases() {
          }(),
          "not an ExitScope trace"},
         {"empty", {}, "too short"},
+        {"header_nested_100000_deep", [] {
+             const std::string header = "{\"__metadata__\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+             Bytes b;
+             for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(uint64_t{header.size()} >> (8 * i)));
+             b.insert(b.end(), header.begin(), header.end());
+             return b;
+         }(),
+         "nested"},
     };
     // Bit flips in the 8-byte header length: past the file or over the 100 MiB cap.
     cases.push_back({"length_prefix_bit_flip_low", flipped(good, 1, 7), ""});
