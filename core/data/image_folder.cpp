@@ -104,7 +104,7 @@ cv::Mat convertChannels(const cv::Mat& img, int64_t channels, const std::string&
 // formats whose header says it plainly. 2^26 pixels is 8192 x 8192, far above
 // any image a data set of small networks' inputs holds.
 constexpr uint64_t kMaxPixels = uint64_t{1} << 26;
-constexpr std::size_t kHeadBytes = 64 * 1024;
+constexpr std::size_t kHeadBytes = 256 * 1024;  // JPEG APPn segments before the frame header
 
 uint32_t be16(const uint8_t* p) { return uint32_t{p[0]} << 8 | p[1]; }
 uint32_t be32(const uint8_t* p) { return be16(p) << 16 | be16(p + 2); }
@@ -157,19 +157,27 @@ bool jpegSize(const std::vector<uint8_t>& h, uint64_t& w, uint64_t& ht) {
     return false;
 }
 
-bool tiffSize(const std::vector<uint8_t>& h, uint64_t& w, uint64_t& ht) {
+// ImageWidth (256) and ImageLength (257) from the first IFD of a classic
+// TIFF; the IFD may lie anywhere in the file (often after the pixels).
+bool tiffSize(const std::vector<uint8_t>& h, std::ifstream& in, uint64_t& w, uint64_t& ht) {
     const bool little = h[0] == 'I';
-    auto u16 = [&](std::size_t at) { return little ? le16(&h[at]) : be16(&h[at]); };
-    auto u32 = [&](std::size_t at) { return little ? le32(&h[at]) : be32(&h[at]); };
-    if (u16(2) != 42) return false;  // BigTIFF (43) is left to OpenCV
-    const std::size_t ifd = u32(4);
-    if (ifd + 2 > h.size()) return false;
+    auto u16 = [&](const uint8_t* p) { return little ? le16(p) : be16(p); };
+    auto u32 = [&](const uint8_t* p) { return little ? le32(p) : be32(p); };
+    if (u16(&h[2]) != 42) return false;  // BigTIFF (43) is not accepted
+    std::vector<uint8_t> ifd(2);
+    in.clear();
+    in.seekg(static_cast<std::streamoff>(u32(&h[4])));
+    if (!in.read(reinterpret_cast<char*>(ifd.data()), 2)) return false;
+    const std::size_t n = std::min<std::size_t>(u16(ifd.data()), 4096);
+    ifd.resize(2 + 12 * n);
+    in.read(reinterpret_cast<char*>(ifd.data() + 2), static_cast<std::streamsize>(12 * n));
+    const std::size_t entries = static_cast<std::size_t>(in.gcount()) / 12;
     bool haveW = false, haveH = false;
-    for (std::size_t e = 0, n = u16(ifd); e < n && ifd + 2 + 12 * (e + 1) <= h.size(); ++e) {
-        const std::size_t at = ifd + 2 + 12 * e;
+    for (std::size_t e = 0; e < entries; ++e) {
+        const uint8_t* at = ifd.data() + 2 + 12 * e;
         const uint32_t tag = u16(at), type = u16(at + 2);
-        const uint64_t value = type == 3 ? u16(at + 8) : u32(at + 8);
         if (type != 3 && type != 4) continue;
+        const uint64_t value = type == 3 ? u16(at + 8) : u32(at + 8);
         if (tag == 256) w = value, haveW = true;
         if (tag == 257) ht = value, haveH = true;
     }
@@ -177,9 +185,8 @@ bool tiffSize(const std::vector<uint8_t>& h, uint64_t& w, uint64_t& ht) {
 }
 
 // The width and height a file's header declares, for PNG, BMP, PNM, JPEG,
-// TIFF and WebP; false when the header is not recognised (OpenCV's checks
-// then apply).
-bool declaredSize(const std::vector<uint8_t>& h, uint64_t& w, uint64_t& ht) {
+// TIFF and WebP; false when the header is none of these or states no size.
+bool declaredSize(const std::vector<uint8_t>& h, std::ifstream& in, uint64_t& w, uint64_t& ht) {
     const auto starts = [&](const char* magic, std::size_t at = 0) {
         const std::size_t n = std::strlen(magic);
         return h.size() >= at + n && std::memcmp(h.data() + at, magic, n) == 0;
@@ -200,7 +207,7 @@ bool declaredSize(const std::vector<uint8_t>& h, uint64_t& w, uint64_t& ht) {
     }
     if (h.size() >= 3 && h[0] == 'P' && h[1] >= '1' && h[1] <= '6') return pnmSize(h, w, ht);
     if (h.size() >= 4 && h[0] == 0xFF && h[1] == 0xD8) return jpegSize(h, w, ht);
-    if (h.size() >= 8 && (starts("II") || starts("MM"))) return tiffSize(h, w, ht);
+    if (h.size() >= 8 && (starts("II") || starts("MM"))) return tiffSize(h, in, w, ht);
     if (h.size() >= 30 && starts("RIFF") && starts("WEBP", 8)) {
         if (starts("VP8 ", 12)) {
             w = le16(&h[26]) & 0x3FFF, ht = le16(&h[28]) & 0x3FFF;
@@ -219,13 +226,21 @@ bool declaredSize(const std::vector<uint8_t>& h, uint64_t& w, uint64_t& ht) {
     return false;
 }
 
+// OpenCV decodes by content, not by name, and also knows formats whose
+// header this reader does not check (JPEG 2000, OpenEXR, Radiance HDR, PAM,
+// Sun raster, ...; a 42-byte PPM whose size OpenCV reads more leniently
+// cost 2.7 GB), so a file whose size cannot be read here is refused.
 void checkDeclaredSize(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::vector<uint8_t> head(kHeadBytes);
     in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
     head.resize(static_cast<std::size_t>(in.gcount()));
     uint64_t w = 0, h = 0;
-    if (declaredSize(head, w, h) && w * h > kMaxPixels) {  // both at most 2^32: no overflow
+    if (!declaredSize(head, in, w, h)) {
+        throw Error(path + ": cannot read image (not a PNG, JPEG, BMP, PGM/PPM, TIFF or WebP file whose "
+                           "header states its size)");
+    }
+    if (w * h > kMaxPixels) {  // both at most 2^32: no overflow
         throw Error(path + ": image declares " + std::to_string(w) + "x" + std::to_string(h) +
                     " pixels, more than the limit of " + std::to_string(kMaxPixels) + " (8192x8192)");
     }

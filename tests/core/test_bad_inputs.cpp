@@ -518,6 +518,12 @@ std::vector<BadInput> imageCases() {
         {"tiff_declares_100000x100000", tiff(100000, 100000), "declares 100000x100000"},
         {"webp_declares_16384x16384", webp(16384, 16384), "declares 16384x16384"},
         {"png_fewer_rows_than_declared", png(2, 2, 8, 2, 1), "image"},
+        // Found by fuzz_image: OpenCV read this PPM's size (6666 x 66666) where this reader saw none; 2.7 GB.
+        {"ppm_size_only_opencv_reads", bytesOf(std::string("P6\n6666:66666\n666666:66662662\0\0+\0" "26626\0\0+\0\0", 42)),
+         "not a PNG, JPEG, BMP, PGM/PPM, TIFF or WebP file"},
+        {"jpeg2000_named_png", Bytes{0, 0, 0, 0x0C, 'j', 'P', ' ', ' ', 0x0D, 0x0A, 0x87, 0x0A, 0, 0, 0, 0},
+         "not a PNG, JPEG, BMP, PGM/PPM, TIFF or WebP file"},
+        {"tiff_without_size_tags", Bytes{'I', 'I', 42, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0}, "header states its size"},
     };
     for (auto& c : truncations(good, "image")) cases.push_back(std::move(c));
     for (auto& c : bitFlips(good, 16)) cases.push_back(std::move(c));
@@ -545,6 +551,29 @@ TEST(ImageFolderBadInput, TheUnmodifiedImageLoads) {
         const auto set = readImageFolder(std::filesystem::path(path).parent_path().parent_path().string(), 3, 2, 2, "i");
         EXPECT_EQ(set.pixels, std::vector<uint8_t>(12, 0));
     }, "good/cls/image.png");
+}
+
+} // namespace
+
+namespace {
+
+// The header checks accept what real encoders write: every seed image
+// (fuzz/corpus/image, written by OpenCV: PNG 8/16-bit, RGBA, JPEG, BMP,
+// PGM, PPM, TIFF, WebP) loads.
+TEST(ImageFolderBadInput, EverySeedImageFormatLoads) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("exitscope-seed-images-" + std::to_string(::getpid()));
+    std::size_t count = 0;
+    for (const auto& e : fs::directory_iterator(fs::path(EXITSCOPE_SOURCE_DIR) / "fuzz" / "corpus" / "image")) {
+        if (e.path().filename().string().rfind("regress-", 0) == 0) continue;
+        fs::create_directories(dir / e.path().stem());
+        fs::copy_file(e.path(), dir / e.path().stem() / e.path().filename());
+        ++count;
+    }
+    ASSERT_EQ(count, 9u);
+    const auto set = readImageFolder(dir.string(), 3, 4, 4, "seeds");
+    EXPECT_EQ(set.labels.size(), 9u);
+    fs::remove_all(dir);
 }
 
 } // namespace
