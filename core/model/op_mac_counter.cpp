@@ -18,7 +18,11 @@ thread_local int t_depth = 0;  // counted operators open on this thread
 OpKind kindOf(const char* name) {
     if (std::strncmp(name, "aten::", 6) != 0) return OpKind::None;
     const char* op = name + 6;
-    if (std::strstr(op, "conv") != nullptr && std::strstr(op, "backward") == nullptr) return OpKind::Conv;
+    // conv2d, convolution, _convolution, mkldnn_convolution, slow_conv...; not
+    // the index converters (_convert_indices_from_...), which share the prefix.
+    if (std::strstr(op, "conv") != nullptr && std::strstr(op, "convert") == nullptr &&
+        std::strstr(op, "backward") == nullptr)
+        return OpKind::Conv;
     if (std::strcmp(op, "linear") == 0) return OpKind::Linear;
     if (std::strcmp(op, "matmul") == 0 || std::strcmp(op, "mm") == 0 || std::strcmp(op, "addmm") == 0 ||
         std::strcmp(op, "bmm") == 0 || std::strcmp(op, "baddbmm") == 0)
