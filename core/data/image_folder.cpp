@@ -40,6 +40,34 @@ bool isImageFile(const fs::path& p) {
                        [&](const char* e) { return ext == e; });
 }
 
+// Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF),
+// the rule the JSON writer of checkpoints and traces applies to class names.
+bool isValidUtf8(const std::string& s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        std::size_t n = 0;
+        uint32_t cp = 0, min = 0;
+        if (b < 0x80) {
+            ++i;
+            continue;
+        }
+        if ((b & 0xE0) == 0xC0) n = 1, cp = b & 0x1F, min = 0x80;
+        else if ((b & 0xF0) == 0xE0) n = 2, cp = b & 0x0F, min = 0x800;
+        else if ((b & 0xF8) == 0xF0) n = 3, cp = b & 0x07, min = 0x10000;
+        else return false;
+        if (i + n >= s.size()) return false;  // truncated sequence
+        for (std::size_t k = 1; k <= n; ++k) {
+            const auto c = static_cast<unsigned char>(s[i + k]);
+            if ((c & 0xC0) != 0x80) return false;
+            cp = cp << 6 | (c & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += n + 1;
+    }
+    return true;
+}
+
 std::vector<fs::path> sortedEntries(const fs::path& dir, bool wantDirs) {
     std::vector<fs::path> out;
     std::error_code ec;
@@ -296,6 +324,14 @@ ImageSet readImageFolder(const std::string& dir, int64_t channels, int64_t heigh
     }
     std::vector<std::vector<fs::path>> files;
     for (const fs::path& classDir : classDirs) {
+        // A name that is not UTF-8 (a folder made under a Latin-1 locale)
+        // would only fail when the checkpoint or trace is written, after
+        // training or profiling; refuse it before any work instead.
+        if (!isValidUtf8(classDir.filename().string())) {
+            throw Error(classDir.string() +
+                        ": class folder name is not valid UTF-8 (class names are stored as UTF-8 in "
+                        "checkpoints and traces); rename the folder");
+        }
         files.push_back(sortedEntries(classDir, false));
         if (files.back().empty()) {
             throw Error(classDir.string() +

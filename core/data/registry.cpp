@@ -114,6 +114,19 @@ std::optional<Dataset> tryCifar(const fs::path& root, const std::string& name) {
     return std::nullopt;
 }
 
+// Names where two class lists first differ: with 1,000 classes, listing
+// both in full would bury the one folder that is missing.
+std::string describeDifference(const std::vector<std::string>& train, const std::vector<std::string>& test) {
+    std::size_t i = 0;
+    while (i < train.size() && i < test.size() && train[i] == test[i]) ++i;
+    auto at = [i](const std::vector<std::string>& names) {
+        return i < names.size() ? "'" + names[i] + "'" : std::string("nothing");
+    };
+    return std::to_string(train.size()) + " and " + std::to_string(test.size()) +
+           "; in name order, the first difference is class " + std::to_string(i) + ": " + at(train) +
+           " in train/, " + at(test) + " in test/";
+}
+
 ImageSet subset(const ImageSet& all, const std::vector<int64_t>& indices,
                 const std::string& name) {
     ImageSet out;
@@ -142,9 +155,8 @@ std::optional<Dataset> tryImageFolder(const fs::path& dir, const DatasetOptions&
         d.trainImages = readImageFolder((dir / "train").string(), c, h, w, name + "/train");
         d.testImages = readImageFolder((dir / "test").string(), c, h, w, name + "/test");
         if (d.trainImages.classNames != d.testImages.classNames) {
-            throw Error(dir.string() + ": train/ has classes (" +
-                        joinNames(d.trainImages.classNames) + ") but test/ has (" +
-                        joinNames(d.testImages.classNames) + ")");
+            throw Error(dir.string() + ": train/ and test/ have different class folders (" +
+                        describeDifference(d.trainImages.classNames, d.testImages.classNames) + ")");
         }
         return d;
     }
