@@ -260,7 +260,11 @@ bool declaredSize(const std::vector<uint8_t>& h, std::ifstream& in, uint64_t& w,
 // cost 2.7 GB), so a file whose size cannot be read here is refused.
 void checkDeclaredSize(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    std::vector<uint8_t> head(kHeadBytes);
+    // Sized by the file: a data set of 10,000 small images otherwise zero-fills
+    // 10,000 buffers of 256 KiB.
+    std::error_code ec;
+    const auto fileSize = fs::file_size(path, ec);
+    std::vector<uint8_t> head(ec ? kHeadBytes : static_cast<std::size_t>(std::min<uintmax_t>(fileSize, kHeadBytes)));
     in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
     head.resize(static_cast<std::size_t>(in.gcount()));
     uint64_t w = 0, h = 0;
