@@ -4,7 +4,8 @@
 // threshold change, an alpha change (gates from the precomputed grid) and a
 // budget change (budgeted batch, refitted on the validation trace each time).
 //
-// usage: bench_app [--assets DIR] [--val TRACE --test TRACE] [benchmark flags]
+// usage: bench_app [--assets DIR] [--val TRACE --test TRACE] [--breakdown] [benchmark flags]
+// --breakdown also prints which receivers the queued work of the changes went to.
 // Each iteration edits the control's number box as a user would, lets the
 // event loop run the queued replots, then repaints the whole window
 // synchronously (QWidget::repaint), so the time covers re-evaluation, the
@@ -19,6 +20,7 @@
 #include "widgets/elastic_panel.h"
 #include "widgets/exit_histogram.h"
 #include "widgets/explorer.h"
+#include "widgets/gallery_grid.h"
 #include "widgets/gallery_view.h"
 #include "widgets/image_inspector.h"
 #include "widgets/slider_spin.h"
@@ -29,7 +31,6 @@
 #include <QDoubleSpinBox>
 #include <QElapsedTimer>
 #include <QGridLayout>
-#include <QListView>
 #include <QScrollBar>
 #include <QWidget>
 
@@ -67,6 +68,33 @@ struct Views {
 };
 
 Views* g_views = nullptr;
+
+// --breakdown: time spent per receiver class and event type while the
+// queued work of a change runs (top-level events only, so nothing counts twice).
+bool g_timeEvents = false;
+std::map<std::string, double> g_eventMicros;
+
+class TimingApplication : public QApplication {
+public:
+    using QApplication::QApplication;
+    bool notify(QObject* receiver, QEvent* event) override {
+        if (!g_timeEvents || m_depth > 0) return QApplication::notify(receiver, event);
+        // Read before delivery: the event may delete its receiver.
+        std::string key = std::string(receiver->metaObject()->className()) + " / " + std::to_string(event->type());
+        if (receiver->parent()) key += std::string(" in ") + receiver->parent()->metaObject()->className();
+        ++m_depth;
+        QElapsedTimer t;
+        t.start();
+        const bool done = QApplication::notify(receiver, event);
+        --m_depth;
+        g_eventMicros[key] += t.nsecsElapsed() / 1e3;
+        return done;
+    }
+
+private:
+    int m_depth = 0;
+};
+
 std::map<std::string, double> g_medians;
 
 void waitFor(const std::function<bool()>& done, int ms) {
@@ -101,7 +129,9 @@ void changeAndRepaint(QDoubleSpinBox* box, double value) {
     box->setValue(value);
     g_change.push_back(t.nsecsElapsed() / 1e3);
     t.restart();
+    g_timeEvents = true;
     QApplication::processEvents();
+    g_timeEvents = false;
     g_events.push_back(t.nsecsElapsed() / 1e3);
     t.restart();
     g_views->window.repaint();
@@ -146,13 +176,13 @@ void BM_BudgetChangeToRepaint(benchmark::State& state) {
 // page shows images not seen before, so thumbnails are made, not cached.
 void BM_GalleryPageScroll(benchmark::State& state) {
     g_views->explorer.setPolicy(ew::PolicyChoice::Confidence);
-    QScrollBar* bar = g_views->gallery->listView()->verticalScrollBar();
+    QScrollBar* bar = g_views->gallery->grid()->verticalScrollBar();
     bar->setValue(0);
     int i = 0;
     g_medians["gallery page"] = exitscope::bench::medianMicros(state, [&] {
         bar->setValue((i++ % 2 == 0) ? bar->value() + bar->pageStep() : bar->value() + bar->pageStep() / 2);
         QApplication::processEvents();
-        g_views->gallery->listView()->viewport()->repaint();
+        g_views->gallery->grid()->viewport()->repaint();
     });
 }
 
@@ -178,7 +208,8 @@ int main(int argc, char** argv) {
     // Other traces (the load tests' synthetic ones) replace the bundled msdnet's.
     const std::string valPath = exitscope::bench::takeOption(argc, argv, "--val", assets + "/models/msdnet-fashion-mnist-val.safetensors");
     const std::string testPath = exitscope::bench::takeOption(argc, argv, "--test", assets + "/models/msdnet-fashion-mnist-test.safetensors");
-    QApplication app(argc, argv);
+    const bool breakdown = exitscope::bench::takeFlag(argc, argv, "--breakdown");
+    TimingApplication app(argc, argv);
     Views views;
     g_views = &views;
     bool elasticReady = false;
@@ -217,6 +248,14 @@ int main(int argc, char** argv) {
                 static_cast<long long>(test->numClasses));
     for (const auto& [name, us] : g_medians) {
         std::printf("  %-13s %7.2f ms  %s\n", name.c_str(), us / 1000.0, us < 16000.0 ? "ok" : "OVER");
+    }
+    if (breakdown) {
+        std::vector<std::pair<double, std::string>> top;
+        for (const auto& [key, us] : g_eventMicros) top.emplace_back(us, key);
+        std::sort(top.rbegin(), top.rend());
+        std::printf("queued work by receiver / event type (total ms over every change):\n");
+        for (std::size_t i = 0; i < std::min<std::size_t>(15, top.size()); ++i)
+            std::printf("  %9.1f  %s\n", top[i].first / 1000.0, top[i].second.c_str());
     }
     std::printf("peak resident memory: %s\n", peakRss().c_str());
     return 0;

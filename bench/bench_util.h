@@ -41,4 +41,15 @@ inline std::string takeOption(int& argc, char** argv, const char* name, const st
     return fallback;
 }
 
+/// Removes "--name" from argv and says whether it was there.
+inline bool takeFlag(int& argc, char** argv, const char* name) {
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], name) != 0) continue;
+        for (int j = i; j + 1 <= argc; ++j) argv[j] = argv[j + 1];
+        argc -= 1;
+        return true;
+    }
+    return false;
+}
+
 } // namespace exitscope::bench

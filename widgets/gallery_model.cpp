@@ -30,8 +30,12 @@ void GalleryModel::setImages(DatasetImages* images) {
 }
 
 void GalleryModel::setThumbnailSide(int side) {
-    m_side = std::clamp(side, 16, 256);
-    if (!m_rows.empty()) emit dataChanged(index(0), index(static_cast<int>(m_rows.size()) - 1), {Qt::DecorationRole});
+    side = std::clamp(side, 16, 256);
+    if (side == m_side) return;
+    // Every cell changes size: views lay out again, rows stay where they are.
+    emit layoutAboutToBeChanged();
+    m_side = side;
+    emit layoutChanged();
 }
 
 void GalleryModel::setExitFilter(int exit) {
@@ -62,40 +66,54 @@ void GalleryModel::rebuild() {
     beginResetModel();
     m_rows.clear();
     m_correct = 0;
-    m_groupSizes.assign(static_cast<std::size_t>(std::max(0, m_explorer->numExits())), 0);
+    const std::size_t K = static_cast<std::size_t>(std::max(0, m_explorer->numExits()));
+    m_groupSizes.assign(K, 0);
     const core::Trace* trace = m_explorer->testTrace();
     const core::ExitOutcome& outcome = m_explorer->outcome();
     const int n = m_explorer->numSamples();
     m_rowOf.assign(static_cast<std::size_t>(n), -1);
     if (trace && static_cast<int>(outcome.exitTaken.size()) == n) {
-        std::vector<std::vector<int>> groups(m_groupSizes.size());
+        // Two passes (count, then place) instead of a growing list per exit:
+        // with 100,000 images this runs on every control change.
+        auto passes = [&](std::size_t s, bool& correct) {
+            correct = outcome.prediction[s] == trace->labels[s];
+            if (m_correctness == Correctness::Correct && !correct) return false;
+            if (m_correctness == Correctness::Wrong && correct) return false;
+            return m_class < 0 || trace->labels[s] == m_class;
+        };
         for (int i = 0; i < n; ++i) {
             const auto s = static_cast<std::size_t>(i);
-            const bool correct = outcome.prediction[s] == trace->labels[s];
-            if (m_correctness == Correctness::Correct && !correct) continue;
-            if (m_correctness == Correctness::Wrong && correct) continue;
-            if (m_class >= 0 && trace->labels[s] != m_class) continue;
-            const auto exit = static_cast<std::size_t>(outcome.exitTaken[s]);
-            ++m_groupSizes[exit];
-            if (m_exit >= 0 && static_cast<int>(exit) != m_exit) continue;
-            groups[exit].push_back(i);
-            if (correct) ++m_correct;
+            bool correct = false;
+            if (!passes(s, correct)) continue;
+            ++m_groupSizes[static_cast<std::size_t>(outcome.exitTaken[s])];
+            if (m_exit < 0 || outcome.exitTaken[s] == m_exit) m_correct += correct ? 1 : 0;
         }
-        for (std::vector<int>& group : groups) {
-            if (m_sort != Sort::SampleOrder) {
-                std::vector<std::pair<float, int>> keyed;
-                keyed.reserve(group.size());
-                for (int i : group) keyed.emplace_back(m_explorer->scoreAtExit(i), i);
-                if (m_sort == Sort::ConfidenceAscending) {
-                    std::stable_sort(keyed.begin(), keyed.end(),
-                                     [](const auto& a, const auto& b) { return a.first < b.first; });
-                } else {
-                    std::stable_sort(keyed.begin(), keyed.end(),
-                                     [](const auto& a, const auto& b) { return a.first > b.first; });
-                }
-                for (std::size_t j = 0; j < group.size(); ++j) group[j] = keyed[j].second;
+        std::vector<std::size_t> start(K + 1, 0);
+        for (std::size_t k = 0; k < K; ++k) {
+            const bool shown = m_exit < 0 || static_cast<int>(k) == m_exit;
+            start[k + 1] = start[k] + (shown ? static_cast<std::size_t>(m_groupSizes[k]) : 0);
+        }
+        m_rows.resize(start[K]);
+        std::vector<std::size_t> next(start.begin(), start.end() - 1);
+        for (int i = 0; i < n; ++i) {
+            const auto s = static_cast<std::size_t>(i);
+            const auto exit = static_cast<std::size_t>(outcome.exitTaken[s]);
+            bool correct = false;
+            if ((m_exit >= 0 && static_cast<int>(exit) != m_exit) || !passes(s, correct)) continue;
+            m_rows[next[exit]++] = i;
+        }
+        if (m_sort != Sort::SampleOrder) {
+            const bool ascending = m_sort == Sort::ConfidenceAscending;
+            std::vector<float> key(static_cast<std::size_t>(n), 0.0f);
+            for (int i : m_rows) key[static_cast<std::size_t>(i)] = m_explorer->scoreAtExit(i);
+            for (std::size_t k = 0; k < K; ++k) {
+                // Stable, so equal confidences keep the data set order.
+                std::stable_sort(m_rows.begin() + static_cast<std::ptrdiff_t>(start[k]),
+                                 m_rows.begin() + static_cast<std::ptrdiff_t>(start[k + 1]), [&](int a, int b) {
+                                     const float sa = key[static_cast<std::size_t>(a)], sb = key[static_cast<std::size_t>(b)];
+                                     return ascending ? sa < sb : sa > sb;
+                                 });
             }
-            m_rows.insert(m_rows.end(), group.begin(), group.end());
         }
         for (std::size_t r = 0; r < m_rows.size(); ++r) m_rowOf[static_cast<std::size_t>(m_rows[r])] = static_cast<int>(r);
     }

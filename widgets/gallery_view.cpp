@@ -2,13 +2,13 @@
 
 #include "widgets/dataset_images.h"
 #include "widgets/explorer.h"
+#include "widgets/gallery_grid.h"
 #include "widgets/gallery_model.h"
 
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QItemSelectionModel>
-#include <QListView>
 #include <QPainter>
 #include <QStyledItemDelegate>
 #include <QTabBar>
@@ -58,7 +58,7 @@ private:
 GalleryView::GalleryView(Explorer* explorer, DatasetImages* images, QWidget* parent)
     : QWidget(parent), m_explorer(explorer), m_images(images), m_model(new GalleryModel(explorer, this)),
       m_tabs(new QTabBar), m_correctness(new QComboBox), m_class(new QComboBox), m_sort(new QComboBox),
-      m_summary(new QLabel), m_note(new QLabel), m_list(new QListView) {
+      m_summary(new QLabel), m_note(new QLabel), m_list(new GalleryGrid) {
     m_model->setImages(images);
 
     m_tabs->setExpanding(false);
@@ -78,10 +78,6 @@ GalleryView::GalleryView(Explorer* explorer, DatasetImages* images, QWidget* par
     m_note->hide();
 
     m_list->setModel(m_model);
-    m_list->setViewMode(QListView::IconMode);
-    m_list->setUniformItemSizes(true);
-    m_list->setResizeMode(QListView::Adjust);
-    m_list->setMovement(QListView::Static);
     m_list->setSelectionMode(QAbstractItemView::SingleSelection);
     m_list->setSpacing(1);
     m_list->setItemDelegate(new ThumbnailDelegate(m_model, m_list));

@@ -4,13 +4,13 @@
 
 class QComboBox;
 class QLabel;
-class QListView;
 class QTabBar;
 
 namespace exitscope::widgets {
 
 class DatasetImages;
 class Explorer;
+class GalleryGrid;
 class GalleryModel;
 
 /// The early-exit gallery: thumbnails of the test images grouped by the exit
@@ -26,7 +26,7 @@ public:
     GalleryView(Explorer* explorer, DatasetImages* images, QWidget* parent = nullptr);
 
     GalleryModel* model() const { return m_model; }
-    QListView* listView() const { return m_list; }
+    GalleryGrid* grid() const { return m_list; }
     /// The line above the thumbnails ("1,234 images left at exit 0, ...").
     QString summaryText() const;
 
@@ -45,7 +45,7 @@ private:
     QComboBox* m_sort;
     QLabel* m_summary;
     QLabel* m_note;
-    QListView* m_list;
+    GalleryGrid* m_list;
 };
 
 } // namespace exitscope::widgets

@@ -67,6 +67,12 @@ ImageInspector::ImageInspector(Explorer* explorer, DatasetImages* images, QWidge
     QCPGraph* taken = m_plot->addGraph();
     taken->setLineStyle(QCPGraph::lsNone);
     taken->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, QColor(0x2c, 0xa0, 0x2c), 14));
+    // The three curves get a buffer of their own: a new threshold or budget
+    // moves only them, and redrawing that layer skips the axes, grid and
+    // title (a full replot was most of a control change's time).
+    m_plot->addLayer(QStringLiteral("curves"), m_plot->layer(QStringLiteral("main")), QCustomPlot::limAbove);
+    m_plot->layer(QStringLiteral("curves"))->setMode(QCPLayer::lmBuffered);
+    for (QCPGraph* graph : {scores, thresholds, taken}) graph->setLayer(QStringLiteral("curves"));
 
     m_table->setColumnCount(ColumnCount);
     m_table->setHorizontalHeaderLabels({QStringLiteral("Exit"), QStringLiteral("Answer"),
@@ -234,11 +240,16 @@ void ImageInspector::refresh() {
     for (int c = 0; c < ColumnCount; ++c) {
         if (c != Top3Column) m_table->resizeColumnToContents(c);
     }
-    m_plot->xAxis->setRange(-0.5, K - 0.5);
-    QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
-    ticker->setTickStep(1.0);
-    m_plot->xAxis->setTicker(ticker);
-    m_plot->replot(QCustomPlot::rpQueuedReplot);
+    if (m_plot->xAxis->range() == QCPRange(-0.5, K - 0.5) && m_plotTitle->text() == m_plottedTitle) {
+        m_plot->layer(QStringLiteral("curves"))->replot();
+    } else {
+        m_plot->xAxis->setRange(-0.5, K - 0.5);
+        QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
+        ticker->setTickStep(1.0);
+        m_plot->xAxis->setTicker(ticker);
+        m_plottedTitle = m_plotTitle->text();
+        m_plot->replot(QCustomPlot::rpQueuedReplot);
+    }
     updateCaption();
 }
 

@@ -53,6 +53,7 @@ private:
     QLabel* m_header;
     QCustomPlot* m_plot;
     QCPTextElement* m_plotTitle;
+    QString m_plottedTitle;  ///< the title at the last full replot
     QTableWidget* m_table;
     QWidget* m_walk;
     QLabel* m_caption;

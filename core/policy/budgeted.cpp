@@ -209,7 +209,8 @@ BudgetedBatchFit fitBudgetedBatch(const std::vector<float>& conf, int64_t numSam
                          std::greater<float>());
         const float theta = runningConf[static_cast<std::size_t>(take - 1)];
         fit.thresholds.push_back(theta);
-        const auto firstGone = std::stable_partition(running.begin(), running.end(), [&](int64_t n) {
+        // The order of the running samples never matters (only which run on).
+        const auto firstGone = std::partition(running.begin(), running.end(), [&](int64_t n) {
             return conf[static_cast<std::size_t>(n * K + k)] < theta;
         });
         gone += static_cast<int64_t>(running.end() - firstGone);
@@ -257,10 +258,15 @@ ExitOutcome evaluateBudgetedBatch(const ConfidenceScores& s, const BudgetedBatch
     ExitOutcome out;
     out.exitTaken.resize(static_cast<std::size_t>(N));
     out.prediction.resize(static_cast<std::size_t>(N));
+    const float* theta = fit.thresholds.data();
     for (int64_t n = 0; n < N; ++n) {
-        int64_t k = 0;
-        // A closed exit's theta lies above 1, so no confidence reaches it.
-        while (k + 1 < K && s.score(n, k) < fit.thresholds[static_cast<std::size_t>(k)]) ++k;
+        // The first exit whose confidence reaches its theta, found without a
+        // branch per exit: which exit answers is data, and a mispredicted
+        // jump per sample cost more than scanning every exit. A closed
+        // exit's theta lies above 1, so no confidence reaches it.
+        const float* conf = s.scores.data() + n * K;
+        int64_t k = K - 1;
+        for (int64_t j = K - 2; j >= 0; --j) k = conf[j] >= theta[j] ? j : k;
         out.exitTaken[static_cast<std::size_t>(n)] = k;
         out.prediction[static_cast<std::size_t>(n)] = s.predictions[static_cast<std::size_t>(n * K + k)];
     }

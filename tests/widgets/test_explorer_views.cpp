@@ -7,6 +7,7 @@
 #include "widgets/exit_histogram.h"
 #include "widgets/explorer.h"
 #include "widgets/explorer_export.h"
+#include "widgets/gallery_grid.h"
 #include "widgets/gallery_model.h"
 #include "widgets/gallery_view.h"
 #include "widgets/image_inspector.h"
@@ -18,7 +19,6 @@
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QImage>
-#include <QListView>
 #include <QSlider>
 #include <QTest>
 #include <QProcess>
@@ -154,13 +154,13 @@ TEST(GalleryView, ClickingAThumbnailSelectsTheImageEverywhere) {
     gallery.resize(600, 400);
     gallery.show();
     QCoreApplication::processEvents();
-    const QRect cell = gallery.listView()->visualRect(gallery.model()->index(3));  // row 3 shows s1
+    const QRect cell = gallery.grid()->visualRect(gallery.model()->index(3));  // row 3 shows s1
     ASSERT_TRUE(cell.isValid());
-    QTest::mouseClick(gallery.listView()->viewport(), Qt::LeftButton, {}, cell.center());
+    QTest::mouseClick(gallery.grid()->viewport(), Qt::LeftButton, {}, cell.center());
     ASSERT_EQ(selection.count(), 1);
     EXPECT_EQ(e.selectedSample(), 1);
     // The arrow keys walk the thumbnails: row 2 shows s3.
-    QTest::keyClick(gallery.listView(), Qt::Key_Left);
+    QTest::keyClick(gallery.grid(), Qt::Key_Left);
     EXPECT_EQ(e.selectedSample(), 3);
     // A control change keeps the selection.
     e.setThreshold(0.75f);
