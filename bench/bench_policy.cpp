@@ -12,6 +12,7 @@
 
 #include "core/common/error.h"
 #include "core/policy/budgeted.h"
+#include "core/policy/budgeted_fitter.h"
 #include "core/policy/confidence.h"
 #include "core/trace/trace.h"
 
@@ -164,6 +165,38 @@ void BM_BudgetedFit(benchmark::State& state) {
     });
 }
 
+// What a budget slider step costs in the app: the fit from cached
+// confidences (the reference, a selection per exit) against the fitter that
+// sorted each exit's confidences once. Budgets step across the range so that
+// no two iterations fit the same one.
+void BM_BudgetedFitFromConfidences(benchmark::State& state) {
+    const auto& macs = g.trace.exitMacs;
+    int i = 0;
+    timed(state, "budgeted fit (confidences)", [&] {
+        const double budget = macs.front() + (macs.back() - macs.front()) * (0.5 + i++ % 200) / 201.0;
+        auto fit = es::fitBudgetedBatch(g.scores.scores, g.trace.numSamples, macs, budget);
+        benchmark::DoNotOptimize(fit.thresholds.data());
+    });
+}
+
+void BM_BudgetedFitter(benchmark::State& state) {
+    const auto& macs = g.trace.exitMacs;
+    const es::BudgetedBatchFitter fitter(g.scores.scores, g.trace.numSamples, macs);
+    int i = 0;
+    timed(state, "budgeted fitter", [&] {
+        const double budget = macs.front() + (macs.back() - macs.front()) * (0.5 + i++ % 200) / 201.0;
+        auto fit = fitter.fit(budget);
+        benchmark::DoNotOptimize(fit.thresholds.data());
+    });
+}
+
+void BM_BudgetedFitterSetup(benchmark::State& state) {
+    timed(state, "budgeted fitter setup", [] {
+        es::BudgetedBatchFitter fitter(g.scores.scores, g.trace.numSamples, g.trace.exitMacs);
+        benchmark::DoNotOptimize(&fitter);
+    });
+}
+
 struct Row {
     const char* name;
     const char* what;
@@ -183,6 +216,9 @@ void printSummary() {
         {"sweep 200", "200-threshold sweep (scores)", 10000, 0},
         {"sweep 200 by re-scans", "200 summaries one by one", 0, 0},
         {"budgeted fit", "budgeted-batch fit", 5000, 0},
+        {"budgeted fit (confidences)", "budgeted fit, cached confidences", 0, 0},
+        {"budgeted fitter", "budgeted fit, sorted once (slider)", 0, 0},
+        {"budgeted fitter setup", "sorting for the fitter (once)", 0, 0},
     };
     std::printf("\n%-36s %12s %10s  %s\n", "figure", "median us", "x floor", "goal");
     for (const Row& r : rows) {
@@ -205,6 +241,10 @@ void printSummary() {
     const auto sweep = g_medianUs.find("sweep 200"), rescans = g_medianUs.find("sweep 200 by re-scans");
     if (sweep != g_medianUs.end() && rescans != g_medianUs.end())
         std::printf("sweep speed-up over 200 re-scans: %.1fx\n", rescans->second / sweep->second);
+    const auto fitOnce = g_medianUs.find("budgeted fit (confidences)"), fitter = g_medianUs.find("budgeted fitter");
+    if (fitOnce != g_medianUs.end() && fitter != g_medianUs.end())
+        std::printf("budgeted fit per slider step: fitter %.1fx faster than the selection per exit\n",
+                    fitOnce->second / fitter->second);
 }
 
 } // namespace
@@ -255,6 +295,10 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("BM_Sweep200", BM_Sweep200)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("BM_Sweep200ByRescans", BM_Sweep200ByRescans)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("BM_BudgetedFit", BM_BudgetedFit)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("BM_BudgetedFitFromConfidences", BM_BudgetedFitFromConfidences)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("BM_BudgetedFitter", BM_BudgetedFitter)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("BM_BudgetedFitterSetup", BM_BudgetedFitterSetup)->Unit(benchmark::kMicrosecond);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     printSummary();

@@ -2,6 +2,7 @@
 
 #include "widgets/explorer.h"
 #include "widgets/slider_spin.h"
+#include "widgets/wrap_label.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -22,8 +23,7 @@ namespace exitscope::widgets {
 namespace {
 
 QLabel* helpLabel(const QString& text = {}) {
-    auto* label = new QLabel(text);
-    label->setWordWrap(true);
+    auto* label = new WrapLabel(text);
     label->setTextFormat(Qt::PlainText);
     label->setStyleSheet(QStringLiteral("color: #555555;"));
     return label;
@@ -37,7 +37,7 @@ const core::ConfidenceCriterion kCriteria[] = {core::ConfidenceCriterion::MaxSof
 
 ControlsPanel::ControlsPanel(Explorer* explorer, QWidget* parent)
     : QWidget(parent), m_explorer(explorer), m_policy(new QComboBox), m_help(helpLabel()),
-      m_pages(new QStackedWidget), m_result(new QLabel), m_note(helpLabel()),
+      m_pages(new QStackedWidget), m_result(new WrapLabel), m_note(helpLabel()),
       m_undo(new QPushButton(QStringLiteral("Undo"))), m_redo(new QPushButton(QStringLiteral("Redo"))),
       m_reset(new QPushButton(QStringLiteral("Reset"))) {
     for (PolicyChoice choice : allPolicyChoices()) m_policy->addItem(policyChoiceTitle(choice));

@@ -150,7 +150,7 @@ void Explorer::setTraces(std::shared_ptr<const core::Trace> val, std::shared_ptr
     m_testSource = m_test ? testSource : QString();
     m_scores.clear();
     m_fits.clear();
-    m_fitConfidence.clear();
+    m_fitter.reset();
     m_gateGrid.clear();
     m_gateOutcomes.clear();
     m_configGates.reset();

@@ -3,6 +3,7 @@
 #include "core/config/tuned_config.h"
 #include "core/eval/metrics.h"
 #include "core/policy/budgeted.h"
+#include "core/policy/budgeted_fitter.h"
 #include "core/policy/policy.h"
 #include "core/trace/trace.h"
 #include "widgets/explorer_settings.h"
@@ -204,7 +205,7 @@ private:
     std::vector<float> m_temperatures;  // fitted on fitTrace()
     mutable std::map<std::pair<int, bool>, core::ConfidenceScores> m_scores;
     mutable std::map<double, core::BudgetedBatchFit> m_fits;
-    mutable std::vector<float> m_fitConfidence;  // max softmax of fitTrace(), [N, K], read once for the fits
+    mutable std::shared_ptr<const core::BudgetedBatchFitter> m_fitter;  // fitTrace()'s confidences, sorted once
     std::vector<double> m_alphas;
     std::vector<core::GateSet> m_gateGrid;
     std::vector<core::ExitOutcome> m_gateOutcomes;

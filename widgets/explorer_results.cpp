@@ -4,6 +4,7 @@
 
 #include "core/common/error.h"
 #include "core/policy/baselines.h"
+#include "core/policy/budgeted_fitter.h"
 #include "core/policy/gates.h"
 
 #include <algorithm>
@@ -40,12 +41,13 @@ const core::BudgetedBatchFit& Explorer::fitFor(double budget) const {
         // A slider drag visits many budgets; keep the cache from growing without bound.
         if (m_fits.size() > 256) m_fits.clear();
         const core::Trace& fit = *fitTrace();
-        if (m_fitConfidence.empty()) {
-            // Probabilities are read once per trace; every budget reuses the confidences.
+        if (!m_fitter) {
+            // Probabilities are read and each exit's confidences sorted once
+            // per trace; every budget after that is a walk down the orders.
             const core::ConfidenceScores scores = core::computeScores(fit, core::ConfidenceCriterion::MaxSoftmax);
-            m_fitConfidence = scores.scores;
+            m_fitter = std::make_shared<const core::BudgetedBatchFitter>(scores.scores, fit.numSamples, fit.exitMacs);
         }
-        it = m_fits.emplace(budget, core::fitBudgetedBatch(m_fitConfidence, fit.numSamples, fit.exitMacs, budget)).first;
+        it = m_fits.emplace(budget, m_fitter->fit(budget)).first;
     }
     return it->second;
 }

@@ -14,6 +14,8 @@
 #include <QTabBar>
 #include <QVBoxLayout>
 
+#include <cstdlib>
+
 namespace exitscope::widgets {
 
 namespace {
@@ -140,13 +142,21 @@ void GalleryView::rebuildTabs() {
     const QSignalBlocker block(m_tabs);
     int total = 0;
     for (int size : sizes) total += size;
-    while (m_tabs->count() > static_cast<int>(sizes.size()) + 1) m_tabs->removeTab(m_tabs->count() - 1);
-    while (m_tabs->count() < static_cast<int>(sizes.size()) + 1) m_tabs->addTab(QString());
-    m_tabs->setTabText(0, QStringLiteral("All \u00b7 %1").arg(total));
-    for (std::size_t k = 0; k < sizes.size(); ++k) {
-        m_tabs->setTabText(static_cast<int>(k) + 1, QStringLiteral("Exit %1 \u00b7 %2").arg(k).arg(sizes[k]));
-    }
+    QStringList texts{QStringLiteral("All \u00b7 %1").arg(total)};
+    for (std::size_t k = 0; k < sizes.size(); ++k) texts << QStringLiteral("Exit %1 \u00b7 %2").arg(k).arg(sizes[k]);
+    // A visible tab bar lays every tab out again after each changed text; with
+    // 32 exits that was quadratic. Hidden, it lays out once when shown.
+    int changed = std::abs(m_tabs->count() - static_cast<int>(texts.size()));
+    for (int i = 0; i < std::min(m_tabs->count(), static_cast<int>(texts.size())); ++i)
+        changed += m_tabs->tabText(i) != texts[i] ? 1 : 0;
+    const bool relayoutOnce = changed > 1 && m_tabs->isVisible();
+    if (relayoutOnce) m_tabs->setVisible(false);
+    while (m_tabs->count() > static_cast<int>(texts.size())) m_tabs->removeTab(m_tabs->count() - 1);
+    while (m_tabs->count() < static_cast<int>(texts.size())) m_tabs->addTab(QString());
+    for (int i = 0; i < static_cast<int>(texts.size()); ++i)
+        if (m_tabs->tabText(i) != texts[i]) m_tabs->setTabText(i, texts[i]);
     m_tabs->setCurrentIndex(m_model->exitFilter() + 1);
+    if (relayoutOnce) m_tabs->setVisible(true);
 }
 
 QString GalleryView::summaryText() const {

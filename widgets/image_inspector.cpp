@@ -208,6 +208,7 @@ void ImageInspector::refresh() {
     m_plot->yAxis->setLabel(gates ? QStringLiteral("Gate probability") : QStringLiteral("Confidence"));
     auto plotted = [&](int k) { return gates ? m_explorer->gateProbability(n, k) : m_explorer->score(n, k); };
     const int shownExits = m_presenting ? m_step + 1 : K;
+    bool textChanged = m_table->rowCount() != K;
     m_table->setRowCount(K);
     for (int k = 0; k < K; ++k) {
         const float* probs = t->probsOf(n, k);
@@ -229,7 +230,10 @@ void ImageInspector::refresh() {
                 item = new QTableWidgetItem;
                 m_table->setItem(k, c, item);
             }
-            item->setText(cells[c]);
+            if (item->text() != cells[c]) {
+                item->setText(cells[c]);
+                textChanged = true;
+            }
             item->setBackground(k == exitTaken && shown ? QBrush(QColor(0xdf, 0xf0, 0xd8)) : QBrush());
             item->setForeground(k > exitTaken ? QBrush(QColor(0x90, 0x90, 0x90)) : QBrush());
         }
@@ -237,7 +241,8 @@ void ImageInspector::refresh() {
         if (k < static_cast<int>(thresholds.size())) m_plot->graph(1)->addData(k, std::min(thresholds[static_cast<std::size_t>(k)], 1.0f));
     }
     if (exitTaken < shownExits && !(gates && exitTaken + 1 == K)) m_plot->graph(2)->addData(exitTaken, plotted(exitTaken));
-    for (int c = 0; c < ColumnCount; ++c) {
+    // Measuring every cell is costly with many exits; only new text can need new widths.
+    for (int c = 0; textChanged && c < ColumnCount; ++c) {
         if (c != Top3Column) m_table->resizeColumnToContents(c);
     }
     if (m_plot->xAxis->range() == QCPRange(-0.5, K - 0.5) && m_plotTitle->text() == m_plottedTitle) {

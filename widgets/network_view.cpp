@@ -152,19 +152,40 @@ void NetworkView::clearModel() {
     update();
 }
 
+namespace {
+
+/// Equal but for the thresholds, which are drawn over the cached picture.
+bool samePathDrawing(const SamplePath& a, const SamplePath& b) {
+    return a.exitsEvaluated == b.exitsEvaluated && a.confidences == b.confidences && a.exitTaken == b.exitTaken &&
+           a.predicted == b.predicted && a.label == b.label && a.blocksOnDevice == b.blocksOnDevice &&
+           a.live == b.live && a.title == b.title && a.thresholds.empty() == b.thresholds.empty();
+}
+
+} // namespace
+
 void NetworkView::setPath(const SamplePath& path) {
-    m_path = path.isValid() && path.exitTaken < numExits() ? path : SamplePath{};
+    const SamplePath shown = path.isValid() && path.exitTaken < numExits() ? path : SamplePath{};
+    if (!samePathDrawing(shown, m_path)) m_cacheValid = false;
+    m_path = shown;
     update();
 }
 
 void NetworkView::clearPath() {
     m_path = SamplePath{};
+    m_cacheValid = false;
     update();
 }
 
 void NetworkView::setSplit(int64_t blocksOnDevice) {
     m_split = blocksOnDevice < 0 ? -1 : std::min(blocksOnDevice, m_numBlocks);
+    m_cacheValid = false;
     update();
+}
+
+void NetworkView::changeEvent(QEvent* e) {
+    // Fonts, palette and style are part of the picture.
+    m_cacheValid = false;
+    QWidget::changeEvent(e);
 }
 
 int64_t NetworkView::effectiveSplit() const {
@@ -190,6 +211,7 @@ void NetworkView::resizeEvent(QResizeEvent* e) {
 }
 
 void NetworkView::layoutDiagram() {
+    m_cacheValid = false;
     m_blockRects.clear();
     m_exitRects.clear();
     m_scaleRects.clear();

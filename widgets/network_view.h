@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QMetaType>
+#include <QPixmap>
 #include <QRectF>
 #include <QString>
 #include <QStringList>
@@ -102,11 +103,15 @@ public:
 
 protected:
     bool event(QEvent* e) override;
+    void changeEvent(QEvent* e) override;
     void paintEvent(QPaintEvent* e) override;
     void resizeEvent(QResizeEvent* e) override;
 
 private:
     void layoutDiagram();
+    void paintDiagram(class QPainter& p) const;
+    void paintThresholdMarks(class QPainter& p) const;
+    QRectF gaugeRect(std::size_t exit) const;
     void paintLegend(class QPainter& p, const QRectF& area) const;
     QString blockToolTip(int64_t b) const;
     QString exitToolTip(int64_t k) const;
@@ -135,6 +140,10 @@ private:
     QRectF m_inputRect, m_outputRect, m_diagramRect, m_legendRect;
     std::vector<QRectF> m_blockRects, m_exitRects;
     std::vector<std::vector<QRectF>> m_scaleRects;
+
+    // The diagram without the threshold marks (see paintEvent).
+    QPixmap m_cache;
+    bool m_cacheValid = false;
 };
 
 } // namespace exitscope::widgets

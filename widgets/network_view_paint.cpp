@@ -13,7 +13,43 @@ namespace exitscope::widgets {
 using namespace network_style;
 
 void NetworkView::paintEvent(QPaintEvent*) {
+    // Everything but the threshold marks is drawn once into a picture and
+    // kept while the model, the split, the size and the path stay the same:
+    // moving a threshold only moves the marks (with 32 exits, drawing the
+    // rounded boxes again was a third of a control change).
+    const qreal dpr = devicePixelRatioF();
+    const QSize pixels = (QSizeF(size()) * dpr).toSize();
+    if (!m_cacheValid || m_cache.size() != pixels) {
+        m_cache = QPixmap(pixels);
+        m_cache.setDevicePixelRatio(dpr);
+        QPainter cache(&m_cache);
+        paintDiagram(cache);
+        m_cacheValid = true;
+    }
     QPainter p(this);
+    p.drawPixmap(0, 0, m_cache);
+    p.setRenderHint(QPainter::Antialiasing);
+    paintThresholdMarks(p);
+}
+
+void NetworkView::paintThresholdMarks(QPainter& p) const {
+    const std::size_t K = m_exitRects.size();
+    if (!hasModel() || !m_path.isValid()) return;
+    p.setPen(QPen(Qt::black, 2));
+    for (std::size_t k = 0; k + 1 < K && k < m_path.thresholds.size(); ++k) {
+        if (evaluatedSlot(static_cast<int64_t>(k)) < 0) continue;
+        const QRectF gauge = gaugeRect(k);
+        const double tx = gauge.left() + gauge.width() * std::clamp(static_cast<double>(m_path.thresholds[k]), 0.0, 1.0);
+        p.drawLine(QPointF(tx, gauge.top() - 3), QPointF(tx, gauge.bottom() + 3));
+    }
+}
+
+QRectF NetworkView::gaugeRect(std::size_t k) const {
+    const QRectF& r = m_exitRects[k];
+    return {r.left() + 6, r.top() + 20, r.width() - 12, 9};
+}
+
+void NetworkView::paintDiagram(QPainter& p) const {
     p.setRenderHint(QPainter::Antialiasing);
     p.fillRect(rect(), palette().base());
     QFont base = font();
@@ -163,7 +199,7 @@ void NetworkView::paintEvent(QPaintEvent*) {
         p.drawText(QRectF(r.left(), r.top() + 2, r.width(), 15), Qt::AlignHCenter,
                    r.width() > 60 ? QStringLiteral("exit %1").arg(k) : QStringLiteral("E%1").arg(k));
         p.setFont(small);
-        const QRectF gauge(r.left() + 6, r.top() + 20, r.width() - 12, 9);
+        const QRectF gauge = gaugeRect(k);
         if (slot >= 0) {
             const double conf = std::clamp(static_cast<double>(m_path.confidences[sz(slot)]), 0.0, 1.0);
             p.setPen(Qt::NoPen);
@@ -171,11 +207,7 @@ void NetworkView::paintEvent(QPaintEvent*) {
             p.drawRect(gauge);
             p.setBrush(m_path.live ? kLive : kGauge);
             p.drawRect(QRectF(gauge.left(), gauge.top(), gauge.width() * conf, gauge.height()));
-            if (k < m_path.thresholds.size() && k + 1 < K) {
-                const double tx = gauge.left() + gauge.width() * std::clamp(static_cast<double>(m_path.thresholds[k]), 0.0, 1.0);
-                p.setPen(QPen(Qt::black, 2));
-                p.drawLine(QPointF(tx, gauge.top() - 3), QPointF(tx, gauge.bottom() + 3));
-            }
+            // The threshold mark comes on top, from paintThresholdMarks.
             p.setPen(palette().text().color());
             QString text = QString::number(conf, 'f', 2);
             if (taken) text += QStringLiteral(" \u2192 ") + className(m_path.predicted);
