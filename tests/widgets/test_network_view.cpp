@@ -220,3 +220,46 @@ TEST(NetworkView, ResnetSpinnExitsSitUnderTheBlocksTheTraceNames) {
     const QString dir = qEnvironmentVariable("EXITSCOPE_WIDGET_SHOTS");
     if (!dir.isEmpty()) view.grab().save(QDir(dir).filePath(QStringLiteral("network_view_resnet.png")));
 }
+
+// The diagram is kept as a picture between paints and only the threshold
+// marks are drawn anew: every state must look exactly as a view that drew
+// it from scratch.
+TEST(NetworkView, AKeptPictureLooksLikeAFreshDrawing) {
+    const Trace t = fourBlockTrace();
+    auto fresh = [&](const SamplePath& path, int64_t split) {
+        NetworkView view;
+        view.resize(1000, 400);
+        view.setModel(t);
+        view.setSplit(split);
+        view.setPath(path);
+        return view.grab().toImage();
+    };
+    NetworkView kept;
+    kept.resize(1000, 400);
+    kept.setModel(t);
+    SamplePath path = exitscope::widgets::samplePathFromTrace(t, 0, 1);
+    path.thresholds = {0.5f, 0.9f, 0.0f};
+    kept.setPath(path);
+    const QImage before = kept.grab().toImage();
+    EXPECT_EQ(before, fresh(path, -1));
+
+    path.thresholds = {0.8f, 0.3f, 0.0f};  // only the marks move
+    kept.setPath(path);
+    const QImage moved = kept.grab().toImage();
+    EXPECT_NE(moved, before);
+    EXPECT_EQ(moved, fresh(path, -1));
+
+    SamplePath other = exitscope::widgets::samplePathFromTrace(t, 1, 2);  // another image
+    other.thresholds = path.thresholds;
+    kept.setPath(other);
+    EXPECT_EQ(kept.grab().toImage(), fresh(other, -1));
+    kept.setSplit(2);
+    EXPECT_EQ(kept.grab().toImage(), fresh(other, 2));
+    kept.resize(900, 380);
+    NetworkView smaller;
+    smaller.resize(900, 380);
+    smaller.setModel(t);
+    smaller.setSplit(2);
+    smaller.setPath(other);
+    EXPECT_EQ(kept.grab().toImage(), smaller.grab().toImage());
+}
