@@ -31,10 +31,12 @@ DatasetImages::~DatasetImages() {
     }
 }
 
-void DatasetImages::request(const QString& nameOrPath, core::SplitKind split, quint64 seed) {
+void DatasetImages::request(const QString& nameOrPath, core::SplitKind split, quint64 seed,
+                            std::array<int64_t, 3> shape) {
     // The split is not part of the key: one load holds the train and test
     // images, so a trace of the other split only looks elsewhere in it.
-    const QString key = QStringLiteral("%1|%2").arg(nameOrPath).arg(seed);
+    const QString key =
+        QStringLiteral("%1|%2|%3x%4x%5").arg(nameOrPath).arg(seed).arg(shape[0]).arg(shape[1]).arg(shape[2]);
     m_split = split;
     m_thumbnails.clear();
     if (key == m_requested) {
@@ -57,7 +59,7 @@ void DatasetImages::request(const QString& nameOrPath, core::SplitKind split, qu
 
     const std::string name = nameOrPath.toStdString();
     QPointer<DatasetImages> self(this);
-    QThread* thread = QThread::create([self, name, seed, generation] {
+    QThread* thread = QThread::create([self, name, seed, shape, generation] {
         clearUpperVectorState();
         std::shared_ptr<core::Dataset> data;
         QString error;
@@ -67,6 +69,9 @@ void DatasetImages::request(const QString& nameOrPath, core::SplitKind split, qu
             // Only the images are needed (a trace indexes its split's images
             // directly), so no validation carve-out that a small set could not afford.
             options.numVal = 0;
+            options.channels = shape[0];
+            options.height = shape[1];
+            options.width = shape[2];
             data = std::make_shared<core::Dataset>(core::loadDataset(name, options));
         } catch (const std::exception& e) {
             error = QString::fromStdString(e.what());

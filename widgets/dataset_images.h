@@ -8,6 +8,7 @@
 #include <QPixmap>
 #include <QString>
 
+#include <array>
 #include <memory>
 
 class QThread;
@@ -31,8 +32,12 @@ public:
     /// Loads `nameOrPath` (as core::loadDataset takes it) unless it is
     /// already loaded or loading; the images of `split` are then looked up
     /// (another split of the same data set needs no new load). A newer
-    /// request replaces an older one still running.
-    void request(const QString& nameOrPath, core::SplitKind split, quint64 seed = 0);
+    /// request replaces an older one still running. `shape` (channels,
+    /// height, width; zeros: 1 x 28 x 28) is what image folders are
+    /// converted to: the input shape of the model the trace was profiled
+    /// with, so the gallery shows what the network saw.
+    void request(const QString& nameOrPath, core::SplitKind split, quint64 seed = 0,
+                 std::array<int64_t, 3> shape = {0, 0, 0});
     /// The labels the images must carry (index -> label) to be shown for a
     /// trace: checked once loaded, a mismatch makes the state Failed.
     void setExpectedLabels(std::vector<std::pair<int64_t, int64_t>> sampleLabels);

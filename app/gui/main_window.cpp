@@ -1,6 +1,7 @@
 #include "app/gui/main_window.h"
 
 #include "core/data/dataset.h"
+#include "core/model/model_info.h"
 #include "widgets/dataset_images.h"
 #include "widgets/exit_histogram.h"
 #include "widgets/explorer.h"
@@ -140,7 +141,15 @@ void MainWindow::requestImagesForTrace() {
         expected.emplace_back(t->sampleIndex[static_cast<std::size_t>(n)], t->labels[static_cast<std::size_t>(n)]);
     }
     m_images->setExpectedLabels(std::move(expected));
-    m_images->request(dataset, split, meta("split_seed").toULongLong());
+    // Image folders are converted to the model's input shape, as profiling did.
+    std::array<int64_t, 3> shape{0, 0, 0};
+    try {
+        const core::ModelSpec spec = core::ModelSpec::fromJson(nlohmann::json::parse(meta("model_spec").toStdString()), "model_spec");
+        shape = {spec.channels, spec.height, spec.width};
+    } catch (const std::exception&) {
+        // No or an unreadable spec: the default shape, as before such traces named one.
+    }
+    m_images->request(dataset, split, meta("split_seed").toULongLong(), shape);
 }
 
 bool MainWindow::exportTunedConfig(const QString& path) {

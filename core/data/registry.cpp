@@ -238,4 +238,12 @@ Dataset loadDataset(const std::string& nameOrPath, const DatasetOptions& opts) {
     }
 }
 
+std::string datasetReference(const std::string& nameOrPath) {
+    if (nameOrPath == kFashionMnist) return nameOrPath;
+    std::error_code ec;
+    const fs::path absolute = fs::absolute(fs::path(nameOrPath), ec);
+    if (ec || !isDir(absolute)) return nameOrPath;
+    return absolute.lexically_normal().string();
+}
+
 } // namespace exitscope::core

@@ -29,6 +29,11 @@ struct DatasetOptions {
 /// directories (listing what was looked for) and bad files.
 Dataset loadDataset(const std::string& nameOrPath, const DatasetOptions& opts = {});
 
+/// What a trace records to find `nameOrPath` again from anywhere: a
+/// built-in name as it is, a directory as its absolute path (a relative one
+/// only worked from the folder the profile ran in). Anything else unchanged.
+std::string datasetReference(const std::string& nameOrPath);
+
 /// The ten Fashion-MNIST class names, in label order.
 std::vector<std::string> fashionMnistClassNames();
 

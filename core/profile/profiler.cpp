@@ -1,6 +1,7 @@
 #include "core/profile/profiler.h"
 
 #include "core/common/error.h"
+#include "core/data/registry.h"
 #include "core/model/multi_exit_net.h"
 #include "core/model/tensor_data.h"
 
@@ -167,7 +168,7 @@ Trace profileModel(MultiExitNet& net, const Dataset& data, const ProfileOptions&
     trace.metadata["model"] = spec.name;
     trace.metadata["model_spec"] = spec.toJson().dump();
     trace.metadata["weights_hash"] = spec.weightsHash;
-    trace.metadata["dataset"] = data.name;
+    trace.metadata["dataset"] = datasetReference(data.name);
     trace.metadata["split"] = toString(options.split);
     trace.metadata["split_seed"] = std::to_string(data.seed);
     trace.metadata["class_names"] = nlohmann::json(spec.classNames).dump();

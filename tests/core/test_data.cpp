@@ -563,3 +563,18 @@ TEST_F(RegistryFashionMnist, KnownLabelsAndPixels) {
     for (int64_t l : d.trainImages.labels) ++perClass[std::size_t(l)];
     EXPECT_EQ(perClass, std::vector<int>(10, 6000));
 }
+
+TEST(DatasetReference, DirectoriesBecomeAbsoluteNamesAndOthersStay) {
+    const std::string name = "dataset-reference-" + std::to_string(::getpid());
+    fs::create_directories(fs::path(name) / "inner");
+    std::ofstream(fs::path(name) / "file.txt") << "x";
+    const fs::path here = fs::current_path();
+    EXPECT_EQ(datasetReference(name), (here / name).string());
+    // "inner/.." is the folder itself, written the short way.
+    EXPECT_EQ(datasetReference(name + "/inner/.."), (here / name / "").string());
+    EXPECT_EQ(datasetReference((here / name).string()), (here / name).string());
+    EXPECT_EQ(datasetReference("fashion-mnist"), "fashion-mnist");
+    EXPECT_EQ(datasetReference(name + "/file.txt"), name + "/file.txt");
+    EXPECT_EQ(datasetReference(name + "/missing"), name + "/missing");
+    fs::remove_all(name);
+}

@@ -17,6 +17,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QDir>
 #include <QFile>
 #include <QImage>
 #include <QSlider>
@@ -28,6 +29,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 
 using exitscope::test::sharedTrace;
@@ -177,6 +179,38 @@ TEST(DatasetImages, AMissingDataSetIsANoteNotACrash) {
     EXPECT_TRUE(images.message().contains(QStringLiteral("/no/such/dataset/dir")));
     EXPECT_TRUE(images.image(0).isNull());
     EXPECT_EQ(images.thumbnail(0, 32).size(), QSize(32, 32));  // the placeholder
+}
+
+// An image folder is shown at the input shape of the model the trace was
+// profiled with: colour at 12 x 12 for a 3 x 12 x 12 model, gray 28 x 28 by default.
+TEST(DatasetImages, AnImageFolderComesInTheShapeAsked) {
+    QTemporaryDir dir;
+    ASSERT_TRUE(dir.isValid());
+    for (const QString split : {QStringLiteral("train"), QStringLiteral("test")}) {
+        for (const QString cls : {QStringLiteral("blue"), QStringLiteral("red")}) {
+            ASSERT_TRUE(QDir(dir.path()).mkpath(QStringLiteral("%1/%2").arg(split, cls)));
+            QImage picture(20, 20, QImage::Format_RGB888);
+            picture.fill(cls == QLatin1String("red") ? QColor(255, 0, 0) : QColor(0, 0, 255));
+            ASSERT_TRUE(picture.save(QStringLiteral("%1/%2/%3/0.png").arg(dir.path(), split, cls)));
+        }
+    }
+    auto load = [&](DatasetImages& images, std::array<int64_t, 3> shape) {
+        QSignalSpy changed(&images, &DatasetImages::changed);
+        images.request(dir.path(), exitscope::core::SplitKind::Test, 0, shape);
+        for (int i = 0; i < 200 && images.state() == DatasetImages::State::Loading; ++i) changed.wait(50);
+        ASSERT_EQ(images.state(), DatasetImages::State::Ready) << images.message().toStdString();
+    };
+    DatasetImages colour;
+    load(colour, {3, 12, 12});
+    const QImage red = colour.image(1);  // classes in byte order: blue, red
+    ASSERT_EQ(red.size(), QSize(12, 12));
+    EXPECT_EQ(red.pixelColor(6, 6), QColor(255, 0, 0));
+    EXPECT_EQ(colour.image(0).pixelColor(6, 6), QColor(0, 0, 255));
+    DatasetImages gray;
+    load(gray, {0, 0, 0});
+    const QImage grayRed = gray.image(1);
+    ASSERT_EQ(grayRed.size(), QSize(28, 28));
+    EXPECT_TRUE(grayRed.isGrayscale());
 }
 
 TEST(DatasetImages, ImagesSetDirectlyBecomeThumbnails) {
