@@ -8,7 +8,8 @@
 namespace exitscope::core {
 
 /// Reads a class-folder tree: dir holds one subfolder per class (sorted by
-/// name, the position is the label, the folder name the class name), each
+/// the bytes of the name, so "class_10" before "class_2"; the position is
+/// the label, the folder name, which must be UTF-8, the class name), each
 /// holding images (png jpg jpeg bmp pgm ppm tif tiff webp, any case; other
 /// files and hidden entries are ignored). Every image is converted to
 /// channels (1 = gray, 3 = RGB; alpha dropped) and resized to height x width
