@@ -184,6 +184,38 @@ TEST(TorchScriptImport, BrokenFilesGiveTheDocumentedErrors) {
     EXPECT_NE(errorOf("/nonexistent/model.pt").find("no such file"), std::string::npos);
 }
 
+// The bad-input matrix for model files: empty, cut at several points, one
+// bit flipped at several places. Each either loads (a flip inside a weight
+// changes a number, not the structure) or is an Error naming the file;
+// none may crash or hang the loader.
+TEST(TorchScriptImport, CorruptedFilesLoadOrNameTheFile) {
+    NEED_FIXTURES(dir);
+    const auto good = readBytes(dir / "resnet_exits.pt");
+    ASSERT_GT(good.size(), 1000u);
+    std::vector<std::pair<std::string, std::vector<char>>> variants{{"empty", {}}};
+    for (std::size_t cut : {std::size_t{1}, std::size_t{64}, good.size() / 4, good.size() * 3 / 4, good.size() - 1})
+        variants.emplace_back("cut at " + std::to_string(cut), std::vector<char>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut)));
+    for (int i = 1; i <= 8; ++i) {
+        std::vector<char> flipped = good;
+        const std::size_t at = good.size() * static_cast<std::size_t>(i) / 9;
+        flipped[at] = static_cast<char>(flipped[at] ^ (1 << (i % 8)));
+        variants.emplace_back("bit " + std::to_string(i % 8) + " of byte " + std::to_string(at), flipped);
+    }
+    int errors = 0;
+    for (const auto& [what, bytes] : variants) {
+        const fs::path file = dir.parent_path() / ("corrupt_" + std::to_string(::getpid()) + ".pt");
+        std::ofstream(file, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        const std::string e = errorOf(file.string());
+        if (e != "(no error)") {
+            ++errors;
+            EXPECT_NE(e.find(file.string()), std::string::npos) << what << ": " << e;
+        }
+        fs::remove(file);
+    }
+    // Every cut file is incomplete: at least those six are errors.
+    EXPECT_GE(errors, 6);
+}
+
 TEST(OpMacCounter, AgreesWithTheZoosLayerShapeCounts) {
     // Two independent counts: the zoo's layers add MACs from their own
     // shapes; the operator observer sees only what LibTorch ran.
