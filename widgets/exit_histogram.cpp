@@ -5,11 +5,13 @@
 #include "widgets/plot_export.h"
 
 #include <QHeaderView>
+#include <QResizeEvent>
 #include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace exitscope::widgets {
@@ -30,9 +32,9 @@ ExitHistogram::ExitHistogram(Explorer* explorer, QWidget* parent)
     wrong->setWidth(0.7);
     m_plot->xAxis->setLabel(QStringLiteral("Exit where the image left (earliest = 0)"));
     m_plot->yAxis->setLabel(QStringLiteral("Test images"));
-    QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
-    ticker->setTickStep(1.0);
-    m_plot->xAxis->setTicker(ticker);
+    m_ticker.reset(new QCPAxisTickerFixed);
+    m_ticker->setTickStep(1.0);
+    m_plot->xAxis->setTicker(m_ticker);
     m_plot->legend->setVisible(true);
     // Beside the title rather than over the bars.
     m_plot->plotLayout()->addElement(1, 0, m_plot->legend);
@@ -63,7 +65,18 @@ ExitHistogram::ExitHistogram(Explorer* explorer, QWidget* parent)
     layout->addWidget(splitter);
 
     connect(explorer, &Explorer::outcomeChanged, this, &ExitHistogram::refresh);
+    m_plot->installEventFilter(this);
     refresh();
+}
+
+bool ExitHistogram::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == m_plot && event->type() == QEvent::Resize) {
+        // A short plot (a small dock) gets fewer count ticks, so their labels
+        // do not overlap; about 28 pixels a tick, less the title and axis.
+        const int height = static_cast<QResizeEvent*>(event)->size().height() - 90;
+        m_plot->yAxis->ticker()->setTickCount(std::clamp(height / 28, 2, 5));
+    }
+    return QWidget::eventFilter(watched, event);
 }
 
 void ExitHistogram::refresh() {
@@ -79,8 +92,9 @@ void ExitHistogram::refresh() {
         highest = std::max(highest, total);
     }
     // The count above each bar: small exits stay readable next to a tall one.
+    // With many exits the bars are too narrow for numbers; the table has them.
     m_plot->clearItems();
-    for (int k = 0; k < keys.size(); ++k) {
+    for (int k = 0; k < keys.size() && keys.size() <= 16; ++k) {
         auto* label = new QCPItemText(m_plot);
         label->position->setCoords(keys[k], correct[k] + wrong[k]);
         label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
@@ -89,6 +103,7 @@ void ExitHistogram::refresh() {
     static_cast<QCPBars*>(m_plot->plottable(0))->setData(keys, correct, true);
     static_cast<QCPBars*>(m_plot->plottable(1))->setData(keys, wrong, true);
     m_plot->xAxis->setRange(-0.6, std::max<double>(1.0, static_cast<double>(keys.size())) - 0.4);
+    m_ticker->setTickStep(std::max(1.0, std::ceil(keys.size() / 16.0)));  // 32 numbers do not fit
     m_plot->yAxis->setRange(0.0, std::max(1.0, highest * 1.25));
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <QSharedPointer>
 #include <QVector>
 #include <QWidget>
 
+class QCPAxisTickerFixed;
 class QCustomPlot;
 class QTableView;
 
@@ -29,11 +31,15 @@ public:
     bool savePlot(const QString& path, QString* error) const;
     QWidget* plotWidget() const;
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
     void refresh();
 
     Explorer* m_explorer;
     QCustomPlot* m_plot;
+    QSharedPointer<QCPAxisTickerFixed> m_ticker;
     ClassTableModel* m_classes;
     QTableView* m_table;
 };

@@ -13,6 +13,7 @@
 #include <qcustomplot.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 namespace exitscope::widgets {
@@ -250,7 +251,8 @@ void ImageInspector::refresh() {
     } else {
         m_plot->xAxis->setRange(-0.5, K - 0.5);
         QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
-        ticker->setTickStep(1.0);
+        // Every exit numbered up to 16 exits, then every 2nd, 4th, ...: 32 numbers do not fit.
+        ticker->setTickStep(std::ceil(K / 16.0));
         m_plot->xAxis->setTicker(ticker);
         m_plottedTitle = m_plotTitle->text();
         m_plot->replot(QCustomPlot::rpQueuedReplot);

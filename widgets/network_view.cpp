@@ -224,15 +224,21 @@ void NetworkView::layoutDiagram() {
     const double top = m_diagramRect.top() + 22;  // room for the device / server labels
     const double blockH = std::max(60.0, m_diagramRect.height() * 0.5);
     m_inputRect = QRectF(m_diagramRect.left(), top + blockH / 2 - 22, kInputWidth, 44);
-    const double x0 = m_inputRect.right() + kGap;
-    const double free = std::max(0.0, m_diagramRect.right() - x0 - (B - 1) * kGap - B * kMinBlock);
+    // Many blocks (32 exits) shrink the gaps and the narrowest block alike,
+    // so that the whole network stays in view.
+    const double room = m_diagramRect.right() - m_inputRect.right();
+    const double shrink = std::min(1.0, room / (B * kGap + B * kMinBlock));
+    m_gap = kGap * shrink;
+    const double minBlock = kMinBlock * shrink;
+    const double x0 = m_inputRect.right() + m_gap;
+    const double free = std::max(0.0, m_diagramRect.right() - x0 - (B - 1) * m_gap - B * minBlock);
     const double macsSum = std::accumulate(m_blockMacs.begin(), m_blockMacs.end(), 0.0);
     double x = x0;
     for (int64_t b = 0; b < m_numBlocks; ++b) {
         const double share = macsSum > 0 ? static_cast<double>(m_blockMacs[sz(b)]) / macsSum : 1.0 / B;
-        const double w = kMinBlock + free * share;
+        const double w = minBlock + free * share;
         m_blockRects.emplace_back(x, top, w, blockH);
-        x += w + kGap;
+        x += w + m_gap;
     }
     // MSDNet: one row per scale, finest on top; a row stays (dashed) where the scale was dropped.
     if (!m_scales.empty()) {

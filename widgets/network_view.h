@@ -138,6 +138,7 @@ private:
 
     // Layout.
     QRectF m_inputRect, m_outputRect, m_diagramRect, m_legendRect;
+    double m_gap = 14.0;  ///< between blocks, smaller when many blocks must fit
     std::vector<QRectF> m_blockRects, m_exitRects;
     std::vector<std::vector<QRectF>> m_scaleRects;
 

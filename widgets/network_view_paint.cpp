@@ -81,9 +81,9 @@ void NetworkView::paintDiagram(QPainter& p) const {
     const int64_t split = effectiveSplit();
     if (split >= 0) {
         const double top = m_diagramRect.top(), bottom = m_diagramRect.bottom();
-        const double cut = split == 0 ? m_inputRect.right() + kGap / 2
-                           : split >= m_numBlocks ? m_blockRects.back().right() + kGap / 2
-                                                  : m_blockRects[sz(split)].left() - kGap / 2;
+        const double cut = split == 0 ? m_inputRect.right() + m_gap / 2
+                           : split >= m_numBlocks ? m_blockRects.back().right() + m_gap / 2
+                                                  : m_blockRects[sz(split)].left() - m_gap / 2;
         const QRectF dev(m_inputRect.left() - 4, top, cut - m_inputRect.left() + 4, bottom - top);
         const QRectF srv(cut, top, m_diagramRect.right() - cut, bottom - top);
         p.fillRect(dev, kDevice);

@@ -140,7 +140,11 @@ void TradeoffPlot::rebuildCurves() {
         if (shown) curveAt(m_plot, layer)->addToLegend();
         else curveAt(m_plot, layer)->removeFromLegend();
     }
+    // Up to 8 exits all carry their number; beyond, every few and the last
+    // (32 labels run into each other); every exit keeps its square.
+    const std::size_t labelStep = std::max<std::size_t>(1, (c.staticExits.size() + 7) / 8);
     for (std::size_t k = 0; k < c.staticExits.size(); ++k) {
+        if (k % labelStep != 0 && k + 1 != c.staticExits.size()) continue;
         auto* label = new QCPItemText(m_plot);
         label->position->setCoords(costOf(c.staticExits[k]), c.staticExits[k].accuracy * 100.0);
         label->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
