@@ -1,5 +1,6 @@
 #include "widgets/gallery_grid.h"
 
+#include <QCursor>
 #include <QPaintEvent>
 #include <QPainter>
 #include <QScrollBar>
