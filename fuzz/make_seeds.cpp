@@ -9,6 +9,7 @@
 #include "core/elastic/predictor.h"
 #include "core/trace/trace.h"
 #include "simulator/codec/codec.h"
+#include "simulator/loopback/shaped_link.h"
 #include "simulator/platform/platform.h"
 
 #include <opencv2/core.hpp>
@@ -189,6 +190,27 @@ int main(int argc, char** argv) {
                   sim::platformToJson(sim::Platform::withRelativeSpeed("phone", 0.25, 0.1)).dump(2));
         writeText(out / "platform" / "gflops.json", sim::platformToJson(sim::Platform::withGflops("server", 900)).dump(2));
         writeText(out / "platform" / "bandwidth.csv", "time_s,mbps\n# a drop and a recovery\n0,10\n2.5,0.5\n\n7,25\n");
+
+        // Forced-exit times and distribution specs (exitscope-cli elastic --deadline).
+        writeText(out / "elastic" / "times.csv", "time_ms,note\n# measured deadlines\n0.5,a\n1.25\n\n3,b\n0\n");
+        writeText(out / "elastic" / "uniform.txt", "uniform:0.2,1.0");
+        writeText(out / "elastic" / "normal.txt", "normal:0.5,0.15");
+        writeText(out / "elastic" / "exponential.txt", "exponential:mean=0.4");
+        writeText(out / "elastic" / "fixed.txt", "fixed:1e-3");
+
+        // Split-run frame headers (encodeFrameHeader).
+        sim::FrameHeader request;
+        request.type = sim::FrameHeader::Request;
+        request.requestId = 7;
+        request.blocksOnDevice = 2;
+        request.value = 3;
+        request.bodyLength = 4096;
+        writeFile(out / "frame" / "request.bin", sim::encodeFrameHeader(request));
+        sim::FrameHeader reply = request;
+        reply.type = sim::FrameHeader::Reply;
+        reply.exit = 4;
+        reply.bodyLength = 0;
+        writeFile(out / "frame" / "reply.bin", sim::encodeFrameHeader(reply));
         fs::remove_all(tmp);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "fuzz_make_seeds: %s\n", e.what());

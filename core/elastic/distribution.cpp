@@ -95,11 +95,27 @@ std::string trim(const std::string& s) {
 
 ForcedExitDistribution::ForcedExitDistribution(Kind kind, std::vector<double> values)
     : m_kind(kind), m_values(std::move(values)) {
+    // Every answer (mean, plot range, tail) must stay finite: times beyond
+    // kMaxTime made the mean of uniform:1e308,1.7e308 infinite (found by
+    // fuzz_elastic). An exponential's times are 1 / rate.
+    const bool exponential = m_kind == Kind::Exponential;
+    for (double v : m_values) {
+        const double time = exponential ? 1.0 / v : std::fabs(v);
+        if (!(time <= kMaxTime)) {
+            std::ostringstream os;
+            os << "forced-exit distribution: " << (exponential ? "mean time 1 / " : "time ") << v
+               << " is beyond " << kMaxTime << ", the largest time accepted";
+            throw Error(os.str());
+        }
+    }
     if (m_kind == Kind::Normal) m_normalMass = upperTail(-m_values[0] / m_values[1]);
     if (m_kind == Kind::Empirical) {
         const double lo = m_values.front(), hi = m_values.back();
         m_histogram.assign(kHistogramBins, 0.0);
-        if (hi > lo) {
+        // Times all within 1e-12 (relative) of each other are drawn as a point
+        // mass, like equal ones: a histogram over a subnormal span had
+        // infinite heights (fuzz_elastic: times 0 and 3e-308).
+        if (hi - lo > 1e-12 * std::max(1.0, hi)) {
             const double width = (hi - lo) / kHistogramBins;
             for (double t : m_values) {
                 const auto bin = std::min<std::size_t>(static_cast<std::size_t>((t - lo) / width), kHistogramBins - 1);

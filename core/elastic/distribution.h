@@ -84,6 +84,10 @@ public:
     static ForcedExitDistribution fromJson(const nlohmann::json& j, const std::string& where);
 
     static constexpr int kHistogramBins = 40;
+    /// The largest time (or stddev, or mean time of an exponential) a
+    /// distribution accepts, in its own unit: 1e12 ms is 31 years. Larger
+    /// ones are an Error, so that every answer stays finite.
+    static constexpr double kMaxTime = 1e12;
 
 private:
     ForcedExitDistribution(Kind kind, std::vector<double> values);

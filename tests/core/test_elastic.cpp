@@ -182,6 +182,28 @@ TEST(ElasticDistribution, BadParametersAreErrors) {
     expectMessageHas([] { es::ForcedExitDistribution::uniform(0, NAN); }, "not finite");
 }
 
+// Times so large that a mean or a plot range would overflow are refused
+// (fuzz_elastic): up to 1e12 is accepted, with finite answers.
+TEST(ElasticDistribution, TimesBeyondTheLargestAcceptedAreErrors) {
+    using D = es::ForcedExitDistribution;
+    expectMessageHas([] { D::parse("uniform:1e308,1.7e308"); }, "time 1e+308 is beyond 1e+12");
+    expectMessageHas([] { D::normal(1e308, 1e308); }, "is beyond 1e+12");
+    expectMessageHas([] { D::empirical({1.0, 1e13}); }, "1e+13 is beyond");
+    expectMessageHas([] { D::exponential(1e-13); }, "mean time 1 / 1e-13 is beyond");
+    expectMessageHas([] { D::fixed(2e12); }, "beyond");
+    expectMessageHas([] { D::fixed(1e12).scaled(10.0); }, "beyond");
+    const D wide = D::uniform(1e12, 1e12);
+    EXPECT_EQ(wide.mean(), 1e12);
+    EXPECT_TRUE(std::isfinite(D::exponential(1e-12).plotRange().second));
+    EXPECT_TRUE(std::isfinite(D::normal(1e12, 1e12).plotRange().second));
+    EXPECT_TRUE(std::isfinite(D::empirical({1e12, 1e12, 1e12}).mean()));
+    // Times 3e-308 apart are a point mass: no histogram of infinite height.
+    const D tiny = D::empirical({0.0, 0.0, 3e-308});
+    EXPECT_EQ(tiny.density(1e-308), 0.0);
+    // Half the mass in the first of 40 bins over [0, 1]: height 0.5 / (1 / 40) = 20.
+    EXPECT_NEAR(D::empirical({0.0, 1.0}).density(0.01), 20.0, 1e-9);
+}
+
 TEST(ElasticDistribution, SpecsParseAndBadSpecsNameTheProblem) {
     EXPECT_DOUBLE_EQ(es::ForcedExitDistribution::parse("uniform:0.2,1.0").mean(), 0.6);
     EXPECT_DOUBLE_EQ(es::ForcedExitDistribution::parse("fixed:3").mean(), 3.0);
