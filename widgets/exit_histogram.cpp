@@ -98,6 +98,7 @@ void ExitHistogram::refresh() {
         auto* label = new QCPItemText(m_plot);
         label->position->setCoords(keys[k], correct[k] + wrong[k]);
         label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
+        label->setClipToAxisRect(false);  // the tallest bar's count may reach above a short plot's top
         label->setText(QString::number(correct[k] + wrong[k], 'f', 0));
     }
     static_cast<QCPBars*>(m_plot->plottable(0))->setData(keys, correct, true);
