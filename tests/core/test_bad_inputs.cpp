@@ -8,6 +8,7 @@
 #include "core/data/image_folder.h"
 #include "core/trace/safetensors.h"
 #include "core/trace/trace.h"
+#include "tests/core/png_writer.h"
 #include "tests/core/test_bad_inputs.h"
 
 #include <nlohmann/json.hpp>
@@ -426,36 +427,13 @@ INSTANTIATE_TEST_SUITE_P(Matrix, CifarBadInput, ::testing::ValuesIn(cifarCases()
 
 // ---- Images in a class folder ------------------------------------------------------
 
-void put32be(Bytes& b, uint32_t v) {
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(v >> s));
-}
 void put16le(Bytes& b, uint32_t v) { b.push_back(static_cast<uint8_t>(v)), b.push_back(static_cast<uint8_t>(v >> 8)); }
 void put32le(Bytes& b, uint32_t v) { put16le(b, v & 0xFFFF), put16le(b, v >> 16); }
-
-void pngChunk(Bytes& b, const char* type, const Bytes& data) {
-    put32be(b, static_cast<uint32_t>(data.size()));
-    Bytes body(type, type + 4);
-    body.insert(body.end(), data.begin(), data.end());
-    b.insert(b.end(), body.begin(), body.end());
-    put32be(b, static_cast<uint32_t>(crc32(0, body.data(), static_cast<uInt>(body.size()))));
-}
 
 // A PNG with correct CRCs declaring width x height, whose pixel data holds
 // `rows` filter-0 rows of zeros (a valid 2 x 2 image when the sizes agree).
 Bytes png(uint32_t width, uint32_t height, uint8_t depth = 8, uint8_t colour = 2, uint32_t rows = 2) {
-    Bytes b = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    Bytes ihdr;
-    put32be(ihdr, width), put32be(ihdr, height);
-    ihdr.insert(ihdr.end(), {depth, colour, 0, 0, 0});
-    pngChunk(b, "IHDR", ihdr);
-    const Bytes raw(rows * (1 + 3 * 2), 0);
-    Bytes z(compressBound(static_cast<uLong>(raw.size())));
-    uLongf zSize = static_cast<uLongf>(z.size());
-    compress(z.data(), &zSize, raw.data(), static_cast<uLong>(raw.size()));
-    z.resize(zSize);
-    pngChunk(b, "IDAT", z);
-    pngChunk(b, "IEND", {});
-    return b;
+    return exitscope::test::pngFile(width, height, depth, colour, Bytes(rows * (1 + 3 * 2), 0));
 }
 
 Bytes bmp(int32_t width, int32_t height) {

@@ -7,6 +7,7 @@
 #include "core/data/image_folder.h"
 #include "core/data/registry.h"
 #include "core/data/splits.h"
+#include "tests/core/png_writer.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -58,13 +59,11 @@ struct EnvGuard {
     ~EnvGuard() { old ? ::setenv(name.c_str(), old->c_str(), 1) : ::unsetenv(name.c_str()); }
 };
 
-void put32(Bytes& b, uint32_t v) {  // big-endian, as IDX and PNG want
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(v >> s));
-}
+using exitscope::test::putBigEndian32;  // IDX stores its numbers big-endian too
 Bytes idx(uint32_t magic, std::initializer_list<uint32_t> dims, const Bytes& data = {}) {
     Bytes b;
-    put32(b, magic);
-    for (uint32_t d : dims) put32(b, d);
+    putBigEndian32(b, magic);
+    for (uint32_t d : dims) putBigEndian32(b, d);
     b.insert(b.end(), data.begin(), data.end());
     return b;
 }
@@ -119,20 +118,7 @@ void writePngRgba(const std::string& path, uint32_t side, std::array<uint8_t, 4>
         raw.push_back(0);  // filter type: none
         for (uint32_t x = 0; x < side; ++x) raw.insert(raw.end(), rgba.begin(), rgba.end());
     }
-    uLongf n = compressBound(raw.size());
-    Bytes z(n), png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, ihdr;
-    compress(z.data(), &n, raw.data(), raw.size());
-    z.resize(n);
-    auto chunk = [&](const char* type, const Bytes& data) {
-        put32(png, uint32_t(data.size()));
-        const std::size_t start = png.size();
-        png.insert(png.end(), type, type + 4);
-        png.insert(png.end(), data.begin(), data.end());
-        put32(png, uint32_t(crc32(0, png.data() + start, uInt(png.size() - start))));
-    };
-    put32(ihdr, side), put32(ihdr, side), ihdr.insert(ihdr.end(), {8, 6, 0, 0, 0});
-    chunk("IHDR", ihdr), chunk("IDAT", z), chunk("IEND", {});
-    writeRaw(path, png);
+    writeRaw(path, exitscope::test::pngFile(side, side, 8, 6, raw));
 }
 // CIFAR records: label, then 3x1024 pixels valued 50 * channel + record number.
 Bytes cifarRecords(std::initializer_list<uint8_t> labels) {

@@ -7,6 +7,7 @@
 #include "core/common/error.h"
 #include "core/data/image_folder.h"
 #include "core/data/registry.h"
+#include "tests/core/png_writer.h"
 #include "tests/core/test_bad_inputs.h"
 
 #include <gtest/gtest.h>
@@ -69,9 +70,6 @@ void writePgm(const fs::path& path, const Bytes& pixels) {
     b.insert(b.end(), pixels.begin(), pixels.end());
     writeBytes(path, b);
 }
-void put32(Bytes& b, uint32_t v) {
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(v >> s));
-}
 // An 8-bit gray PNG (colour type 0), one filter byte 0 per row, built with zlib.
 void writePngGray(const fs::path& path, const Bytes& pixels) {
     Bytes raw;
@@ -79,20 +77,7 @@ void writePngGray(const fs::path& path, const Bytes& pixels) {
         raw.push_back(0);
         raw.insert(raw.end(), pixels.begin() + y * kSide, pixels.begin() + (y + 1) * kSide);
     }
-    uLongf n = compressBound(raw.size());
-    Bytes z(n), png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, ihdr;
-    compress(z.data(), &n, raw.data(), raw.size());
-    z.resize(n);
-    auto chunk = [&](const char* type, const Bytes& data) {
-        put32(png, uint32_t(data.size()));
-        const std::size_t start = png.size();
-        png.insert(png.end(), type, type + 4);
-        png.insert(png.end(), data.begin(), data.end());
-        put32(png, uint32_t(crc32(0, png.data() + start, uInt(png.size() - start))));
-    };
-    put32(ihdr, kSide), put32(ihdr, kSide), ihdr.insert(ihdr.end(), {8, 0, 0, 0, 0});
-    chunk("IHDR", ihdr), chunk("IDAT", z), chunk("IEND", {});
-    writeBytes(path, png);
+    writeBytes(path, exitscope::test::pngFile(kSide, kSide, 8, 0, raw));
 }
 
 /// train/<class>/{2.pgm, 10.png} and test/<class>/0.pgm for 1,000 classes,
