@@ -160,8 +160,7 @@ void GalleryGrid::updateGeometries() {
 void GalleryGrid::resizeEvent(QResizeEvent* event) {
     // Keep the first visible cell at the top when the column count changes.
     const QModelIndex top = indexAt(QPoint(0, 0));
-    QAbstractItemView::resizeEvent(event);
-    updateGeometries();
+    QAbstractItemView::resizeEvent(event);  // lays the grid out again (updateGeometries)
     if (top.isValid()) scrollTo(top, PositionAtTop);
 }
 
