@@ -152,7 +152,8 @@ void Explorer::setTraces(std::shared_ptr<const core::Trace> val, std::shared_ptr
     m_fits.clear();
     m_fitter.reset();
     m_gateGrid.clear();
-    m_gateOutcomes.clear();
+    m_gateDeciders.clear();
+    m_decider.reset();
     m_configGates.reset();
     m_gateProgress = 0.0;
     m_temperatures.clear();
@@ -377,12 +378,15 @@ void Explorer::setGateGrid(std::vector<core::GateSet> grid) {
     if (!m_test) return;
     m_worker->cancel();
     clearUpperVectorState();
-    std::vector<core::ExitOutcome> outcomes;
+    std::vector<core::Decider> deciders;
     std::vector<TradeoffPoint> points;
     try {
         for (std::size_t i = 0; i < grid.size(); ++i) {
-            outcomes.push_back(core::applyGates(*m_test, grid[i]));
-            points.push_back(pointOf(outcomes.back(), i < m_alphas.size() ? m_alphas[i] : grid[i].alpha));
+            core::PolicyConfig policy;
+            policy.kind = core::PolicyKind::Gates;
+            policy.gates = grid[i];
+            deciders.emplace_back(m_test, policy, scoresFor(core::ConfidenceCriterion::MaxSoftmax, false));
+            points.push_back(pointOf(deciders.back().outcome(), i < m_alphas.size() ? m_alphas[i] : grid[i].alpha));
         }
     } catch (const core::Error& e) {
         m_gateNote = QStringLiteral("LEENet gates do not fit the test trace: %1").arg(QString::fromStdString(e.what()));
@@ -394,7 +398,7 @@ void Explorer::setGateGrid(std::vector<core::GateSet> grid) {
         for (const core::GateSet& g : grid) m_alphas.push_back(g.alpha);
     }
     m_gateGrid = std::move(grid);
-    m_gateOutcomes = std::move(outcomes);
+    m_gateDeciders = std::move(deciders);
     m_curves.gates = std::move(points);
     m_gateProgress = 1.0;
     m_settings = sanitized(m_settings);

@@ -4,6 +4,7 @@
 #include "core/eval/metrics.h"
 #include "core/policy/budgeted.h"
 #include "core/policy/budgeted_fitter.h"
+#include "core/policy/decision.h"
 #include "core/policy/policy.h"
 #include "core/trace/trace.h"
 #include "widgets/explorer_settings.h"
@@ -139,23 +140,26 @@ public:
     bool loadTunedConfig(const QString& path);
 
     // --- results -----------------------------------------------------------
-    const core::ExitOutcome& outcome() const { return m_outcome; }
+    const core::ExitOutcome& outcome() const;
     const core::OutcomeMetrics& metrics() const { return m_metrics; }
-    /// The current policy's confidence score of sample n at exit k (the
-    /// criterion with its calibration; max softmax for the other policies).
+    /// The one decision behind every view (core::Decider): the current
+    /// policy on the test trace, the oracle included; null without data.
+    /// Views take exits, scores, boundaries and their names from it only.
+    const core::Decider* decider() const { return m_decider ? &*m_decider : nullptr; }
+    /// Sample n's way through the exits under the current policy (sample -1 without data).
+    core::SampleDecision decision(int n) const;
+    /// decider()->score(n, k): the value the current policy compares at exit
+    /// k (the criterion on calibrated probabilities, the gate probability,
+    /// max softmax for budgeted); max softmax where nothing is compared.
     float score(int n, int k) const;
     /// score() at the exit the sample took.
     float scoreAtExit(int n) const;
-    /// The thresholds drawn in the inspector, one per non-final exit: on the
-    /// confidence for confidence and budgeted policies, 0.5 on the gate
-    /// probability for gates; empty when the policy decides otherwise.
+    /// decider()->boundaries(): what score() is compared with at each
+    /// non-final exit; empty for fixed exits and the oracle.
     std::vector<float> displayedThresholds() const;
     /// The LEENet gate set behind the current outcome (null unless the gates
     /// policy has gates to use).
     const core::GateSet* currentGates() const;
-    /// The current gate's probability that sample n leaves at exit k (< K-1);
-    /// NaN without current gates or at the final exit, which always answers.
-    float gateProbability(int n, int k) const;
     /// Expected anytime accuracy on the test trace when the per-image budget,
     /// in the anytime unit, is drawn from `distribution` (EINet's
     /// unpredictable forced exit); NaN without data.
@@ -193,7 +197,8 @@ private:
     void recomputeCurves();
     void startGateGrid();
     void onGateGrid(quint64 generation, std::vector<core::GateSet> grid);
-    const core::ConfidenceScores& scoresFor(core::ConfidenceCriterion criterion, bool calibrated) const;
+    const std::shared_ptr<const core::ConfidenceScores>& scoresFor(core::ConfidenceCriterion criterion,
+                                                                   bool calibrated) const;
     const core::BudgetedBatchFit& fitFor(double budget) const;
     TradeoffPoint pointOf(const core::ExitOutcome& outcome, double parameter) const;
 
@@ -203,17 +208,17 @@ private:
     QString m_gateNote;    // about the LEENet gates
     QString m_outcomeNote; // about the last evaluation, cleared by the next
     std::vector<float> m_temperatures;  // fitted on fitTrace()
-    mutable std::map<std::pair<int, bool>, core::ConfidenceScores> m_scores;
+    mutable std::map<std::pair<int, bool>, std::shared_ptr<const core::ConfidenceScores>> m_scores;
     mutable std::map<double, core::BudgetedBatchFit> m_fits;
     mutable std::shared_ptr<const core::BudgetedBatchFitter> m_fitter;  // fitTrace()'s confidences, sorted once
     std::vector<double> m_alphas;
     std::vector<core::GateSet> m_gateGrid;
-    std::vector<core::ExitOutcome> m_gateOutcomes;
+    std::vector<core::Decider> m_gateDeciders;  // one per alpha of m_gateGrid
     std::optional<core::GateSet> m_configGates;
     double m_gateProgress = 0.0;
     GateGridWorker* m_worker;
     ExplorerSettings m_settings;
-    core::ExitOutcome m_outcome;
+    std::optional<core::Decider> m_decider;
     core::OutcomeMetrics m_metrics;
     std::optional<core::BudgetedBatchFit> m_fit;
     TradeoffCurves m_curves;

@@ -23,13 +23,15 @@ QString formatMacs(double macs) {
 
 } // namespace
 
-const core::ConfidenceScores& Explorer::scoresFor(core::ConfidenceCriterion criterion, bool calibrated) const {
+const std::shared_ptr<const core::ConfidenceScores>& Explorer::scoresFor(core::ConfidenceCriterion criterion,
+                                                                         bool calibrated) const {
     const bool scaled = calibrated && !m_temperatures.empty();
     const auto key = std::make_pair(static_cast<int>(criterion), scaled);
     auto it = m_scores.find(key);
     if (it == m_scores.end()) {
-        it = m_scores.emplace(key, core::computeScores(*m_test, criterion, scaled ? m_temperatures
-                                                                                   : std::vector<float>{}))
+        it = m_scores
+                 .emplace(key, std::make_shared<const core::ConfidenceScores>(core::computeScores(
+                                   *m_test, criterion, scaled ? m_temperatures : std::vector<float>{})))
                  .first;
     }
     return it->second;
@@ -61,50 +63,44 @@ void Explorer::recompute() {
     m_fit.reset();
     m_outcomeNote.clear();
     if (!m_test) {
-        m_outcome = {};
+        m_decider.reset();
         m_metrics = {};
         return;
     }
     const ExplorerSettings& s = m_settings;
-    QString gatesNote;
     try {
-        switch (s.policy) {
-        case PolicyChoice::Confidence:
-            m_outcome = core::evaluate(scoresFor(s.criterion, s.calibrated),
-                                       s.perExit ? s.exitThresholds : std::vector<float>{s.threshold});
-            break;
-        case PolicyChoice::Budgeted:
-            m_fit = fitFor(s.budgetMacs);
-            // Budgeted batch leaves at the first exit whose max softmax reaches
-            // theta_k: the confidence rule on the cached scores, no pass over probs.
-            m_outcome = core::evaluateBudgetedBatch(scoresFor(core::ConfidenceCriterion::MaxSoftmax, false), *m_fit);
-            break;
-        case PolicyChoice::Anytime: {
-            core::PolicyConfig p;
-            p.kind = core::PolicyKind::Anytime;
-            p.anytimeBudget = s.anytimeBudget;
-            p.anytimeUnit = s.anytimeUnit;
-            m_outcome = core::staticExit(*m_test, core::anytimeExitFor(p, m_test->exitMacs, m_test->exitMs));
-            break;
+        if (s.policy == PolicyChoice::Oracle) {
+            m_decider = core::Decider::oracle(m_test);
+        } else if (s.policy == PolicyChoice::Gates && !s.configGates && gateGridReady()) {
+            m_decider = m_gateDeciders[static_cast<std::size_t>(s.alphaIndex)];
+        } else if (const auto policy = policyConfig()) {
+            if (policy->kind == core::PolicyKind::Budgeted) m_fit = policy->budgeted;
+            const bool confidence = policy->kind == core::PolicyKind::Confidence;
+            m_decider.emplace(m_test, *policy,
+                              scoresFor(confidence ? s.criterion : core::ConfidenceCriterion::MaxSoftmax,
+                                        confidence && s.calibrated));
+        } else {
+            // Gates not trained yet: every image runs the whole network, and the controls say why.
+            core::PolicyConfig last;
+            last.kind = core::PolicyKind::Static;
+            last.staticExit = m_test->numExits - 1;
+            m_decider.emplace(m_test, last, scoresFor(core::ConfidenceCriterion::MaxSoftmax, false));
         }
-        case PolicyChoice::Gates:
-            if (s.configGates && m_configGates) {
-                m_outcome = core::applyGates(*m_test, *m_configGates);
-            } else if (gateGridReady()) {
-                m_outcome = m_gateOutcomes[static_cast<std::size_t>(s.alphaIndex)];
-            } else {
-                // Until the gates exist every image runs the whole network, and the controls say why.
-                m_outcome = core::staticExit(*m_test, m_test->numExits - 1);
-            }
-            break;
-        case PolicyChoice::Static: m_outcome = core::staticExit(*m_test, s.staticExit); break;
-        case PolicyChoice::Oracle: m_outcome = core::oracleExit(*m_test); break;
-        }
-        m_metrics = core::evaluateOutcome(*m_test, m_outcome);
+        m_metrics = core::evaluateOutcome(*m_test, m_decider->outcome());
     } catch (const core::Error& e) {
         // The previous outcome stays on screen with the reason next to it.
         m_outcomeNote = QString::fromStdString(e.what());
     }
+}
+
+const core::ExitOutcome& Explorer::outcome() const {
+    static const core::ExitOutcome none;
+    return m_decider ? m_decider->outcome() : none;
+}
+
+core::SampleDecision Explorer::decision(int n) const {
+    if (!m_decider || n < 0 || n >= numSamples()) return {};
+    return m_decider->decide(n);
 }
 
 void Explorer::recomputeCurves() {
@@ -116,7 +112,7 @@ void Explorer::recomputeCurves() {
         }
         m_curves.oracle = pointOf(core::oracleExit(*m_test), 0.0);
 
-        const core::ConfidenceScores& scores = scoresFor(m_settings.criterion, m_settings.calibrated);
+        const core::ConfidenceScores& scores = *scoresFor(m_settings.criterion, m_settings.calibrated);
         const core::ThresholdSweep sweep =
             core::sweepGlobalThresholds(scores, core::uniformThresholdGrid(kConfidenceGridPoints));
         const auto K = static_cast<std::size_t>(m_test->numExits);
@@ -136,11 +132,11 @@ void Explorer::recomputeCurves() {
         for (int i = 0; i < kBudgetCurvePoints; ++i) {
             const double budget = lo + (hi - lo) * i / (kBudgetCurvePoints - 1);
             m_curves.budgeted.push_back(
-                pointOf(core::evaluateBudgetedBatch(scoresFor(core::ConfidenceCriterion::MaxSoftmax, false), fitFor(budget)),
+                pointOf(core::evaluateBudgetedBatch(*scoresFor(core::ConfidenceCriterion::MaxSoftmax, false), fitFor(budget)),
                         budget));
         }
-        for (std::size_t i = 0; i < m_gateOutcomes.size(); ++i) {
-            m_curves.gates.push_back(pointOf(m_gateOutcomes[i], m_alphas[i]));
+        for (std::size_t i = 0; i < m_gateDeciders.size(); ++i) {
+            m_curves.gates.push_back(pointOf(m_gateDeciders[i].outcome(), m_alphas[i]));
         }
     } catch (const core::Error& e) {
         // A property of the traces (missing costs, say), so it stays with them.
@@ -149,31 +145,19 @@ void Explorer::recomputeCurves() {
 }
 
 float Explorer::score(int n, int k) const {
-    if (!m_test || n < 0 || n >= numSamples() || k < 0 || k >= numExits()) return 0.0f;
-    if (m_settings.policy == PolicyChoice::Confidence) {
-        return scoresFor(m_settings.criterion, m_settings.calibrated).score(n, k);
-    }
-    return scoresFor(core::ConfidenceCriterion::MaxSoftmax, false).score(n, k);
+    if (!m_decider || n < 0 || n >= numSamples() || k < 0 || k >= numExits()) return 0.0f;
+    return m_decider->score(n, k);
 }
 
 float Explorer::scoreAtExit(int n) const {
-    if (n < 0 || n >= static_cast<int>(m_outcome.exitTaken.size())) return 0.0f;
-    return score(n, static_cast<int>(m_outcome.exitTaken[static_cast<std::size_t>(n)]));
+    const core::ExitOutcome& o = outcome();
+    if (n < 0 || n >= static_cast<int>(o.exitTaken.size())) return 0.0f;
+    return score(n, static_cast<int>(o.exitTaken[static_cast<std::size_t>(n)]));
 }
 
 const core::GateSet* Explorer::currentGates() const {
-    if (!m_test || m_settings.policy != PolicyChoice::Gates) return nullptr;
-    if (m_settings.configGates && m_configGates) return &*m_configGates;
-    if (gateGridReady()) return &m_gateGrid[static_cast<std::size_t>(m_settings.alphaIndex)];
-    return nullptr;
-}
-
-float Explorer::gateProbability(int n, int k) const {
-    const core::GateSet* gates = currentGates();
-    if (!gates || n < 0 || n >= numSamples() || k < 0 || k + 1 >= numExits()) return NAN;
-    const std::size_t row = static_cast<std::size_t>(n) * static_cast<std::size_t>(m_test->numExits) +
-                            static_cast<std::size_t>(k);
-    return core::gateProbability(*gates, k, m_test->gateInputs.data() + row * static_cast<std::size_t>(m_test->gateDim));
+    if (!m_decider || m_decider->rule() != core::DecisionRule::GateAbove) return nullptr;
+    return &m_decider->policy().gates;
 }
 
 double Explorer::expectedAnytimeAccuracy(const core::BudgetDistribution& distribution) const {
@@ -186,15 +170,7 @@ double Explorer::expectedAnytimeAccuracy(const core::BudgetDistribution& distrib
 }
 
 std::vector<float> Explorer::displayedThresholds() const {
-    if (!m_test) return {};
-    if (m_settings.policy == PolicyChoice::Confidence) {
-        return core::thresholdsPerExit(m_settings.perExit ? m_settings.exitThresholds
-                                                          : std::vector<float>{m_settings.threshold},
-                                       m_test->numExits);
-    }
-    if (m_settings.policy == PolicyChoice::Budgeted && m_fit) return m_fit->thresholds;
-    if (currentGates()) return std::vector<float>(static_cast<std::size_t>(m_test->numExits - 1), 0.5f);
-    return {};
+    return m_decider ? m_decider->boundaries() : std::vector<float>{};
 }
 
 QString Explorer::describePolicy() const {

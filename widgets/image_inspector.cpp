@@ -35,6 +35,19 @@ std::vector<int> topClasses(const float* probs, int numClasses, int count) {
     return order;
 }
 
+// "an" before a vowel sound as written ("an Ankle boot", "an 8"), else "a".
+QString indefiniteArticle(const QString& noun) {
+    const QString n = noun.trimmed().toLower();
+    if (n.isEmpty()) return QStringLiteral("a");
+    if (n.startsWith(QStringLiteral("uni")) || n.startsWith(QStringLiteral("one")) || n.startsWith(QStringLiteral("eu")))
+        return QStringLiteral("a");
+    if (n.startsWith(QStringLiteral("hour")) || n.startsWith(QStringLiteral("honest"))) return QStringLiteral("an");
+    const QChar c = n.front();
+    if (QStringLiteral("aeiou8").contains(c) || n.startsWith(QStringLiteral("11")) || n.startsWith(QStringLiteral("18")))
+        return QStringLiteral("an");
+    return QStringLiteral("a");
+}
+
 } // namespace
 
 ImageInspector::ImageInspector(Explorer* explorer, DatasetImages* images, QWidget* parent)
@@ -201,13 +214,31 @@ void ImageInspector::refresh() {
                           .arg(correct ? QStringLiteral("#2ca02c") : QStringLiteral("#d62728"),
                                correct ? QStringLiteral("correct") : QStringLiteral("wrong")));
 
-    const std::vector<float> thresholds = m_explorer->displayedThresholds();
-    // Gates decide by their own probability, so that is what the plot shows for them.
-    const bool gates = m_explorer->currentGates() != nullptr;
-    m_plotTitle->setText(gates ? QStringLiteral("Gate probability at each exit; leaves above the dashed 0.5")
-                               : QStringLiteral("Confidence at each exit; dashed: threshold"));
-    m_plot->yAxis->setLabel(gates ? QStringLiteral("Gate probability") : QStringLiteral("Confidence"));
-    auto plotted = [&](int k) { return gates ? m_explorer->gateProbability(n, k) : m_explorer->score(n, k); };
+    // Every number here comes from the decision API, so it is what the policy compared.
+    const core::Decider& decider = *m_explorer->decider();
+    const core::SampleDecision decision = m_explorer->decision(n);
+    const QString scoreName = QString::fromStdString(decider.scoreName());
+    const std::vector<float> thresholds = decider.boundaries();
+    const bool gates = decider.rule() == core::DecisionRule::GateAbove;
+    m_plotTitle->setText(
+        thresholds.empty()
+            ? QStringLiteral("%1 at each exit (the policy compares nothing: %2)")
+                  .arg(scoreName, decider.isOracle() ? QStringLiteral("the oracle reads the label")
+                                                     : QStringLiteral("the exit is fixed in advance"))
+            : QStringLiteral("%1 at each exit; dashed: %2 (leaves when %3)")
+                  .arg(scoreName, QString::fromStdString(decider.boundaryName()),
+                       QString::fromStdString(decider.comparison()) == QStringLiteral(">") ? QStringLiteral("above")
+                                                                                            : QStringLiteral("at or above")));
+    m_plot->yAxis->setLabel(scoreName.left(1).toUpper() + scoreName.mid(1));
+    if (QTableWidgetItem* head = m_table->horizontalHeaderItem(ConfidenceColumn);
+        head && head->text() != scoreName.left(1).toUpper() + scoreName.mid(1))
+        head->setText(scoreName.left(1).toUpper() + scoreName.mid(1));
+    auto stepOf = [&](int k) -> const core::ExitStep* {
+        for (const core::ExitStep& step : decision.steps)
+            if (step.exit == k) return &step;
+        return nullptr;
+    };
+    auto plotted = [&](int k) { return m_explorer->score(n, k); };
     const int shownExits = m_presenting ? m_step + 1 : K;
     bool textChanged = m_table->rowCount() != K;
     m_table->setRowCount(K);
@@ -216,15 +247,21 @@ void ImageInspector::refresh() {
         const std::vector<int> top = topClasses(probs, static_cast<int>(t->numClasses), 3);
         QStringList topText;
         for (int c : top) topText << QStringLiteral("%1 %2").arg(names.value(c)).arg(probs[c], 0, 'f', 2);
+        const core::ExitStep* step = stepOf(k);
         const float score = m_explorer->score(n, k);
-        QString decision = k < exitTaken ? QStringLiteral("continues") : k == exitTaken ? QStringLiteral("leaves here")
-                                                                                        : QStringLiteral("not run");
-        if (gates && k + 1 < K && k <= exitTaken)
-            decision += QStringLiteral(" (gate %1)").arg(m_explorer->gateProbability(n, k), 0, 'f', 2);
+        QString decisionText = !step                 ? (k < exitTaken ? QStringLiteral("skipped") : QStringLiteral("not run"))
+                               : step->leaves        ? QStringLiteral("leaves here")
+                                                     : QStringLiteral("continues");
+        if (step && step->compared)
+            decisionText += QStringLiteral(" (%1 %2 %3)")
+                                .arg(step->leaves ? QString::fromStdString(decider.comparison())
+                                                  : (gates ? QStringLiteral("\u2264") : QStringLiteral("<")))
+                                .arg(QString::fromStdString(decider.boundaryName()))
+                                .arg(step->boundary, 0, 'f', 3);
         const bool shown = k < shownExits;
         const QStringList cells = {QString::number(k), shown ? names.value(top.front()) : QString(),
                                    shown ? QString::number(score, 'f', 3) : QString(),
-                                   shown ? topText.join(QStringLiteral(", ")) : QString(), shown ? decision : QString()};
+                                   shown ? topText.join(QStringLiteral(", ")) : QString(), shown ? decisionText : QString()};
         for (int c = 0; c < ColumnCount; ++c) {
             QTableWidgetItem* item = m_table->item(k, c);
             if (!item) {
@@ -272,23 +309,33 @@ void ImageInspector::updateCaption() {
     const int exitTaken = static_cast<int>(m_explorer->outcome().exitTaken[static_cast<std::size_t>(n)]);
     const float* probs = t->probsOf(n, k);
     const int best = topClasses(probs, static_cast<int>(t->numClasses), 1).front();
-    const std::vector<float> thresholds = m_explorer->displayedThresholds();
-    QString text = QStringLiteral("Exit %1: it looks like a %2 (confidence %3")
+    const core::Decider& decider = *m_explorer->decider();
+    const core::SampleDecision decision = m_explorer->decision(n);
+    const core::ExitStep* step = nullptr;
+    for (const core::ExitStep& s : decision.steps)
+        if (s.exit == k) step = &s;
+    const QString className = names.value(best);
+    QString text = QStringLiteral("Exit %1: it looks like %2 %3 (%4 %5")
                        .arg(k)
-                       .arg(names.value(best))
+                       .arg(indefiniteArticle(className), className,
+                            QString::fromStdString(decider.scoreName()))
                        .arg(m_explorer->score(n, k), 0, 'f', 2);
-    if (m_explorer->currentGates() && k + 1 < m_explorer->numExits()) {
-        text += QStringLiteral(", gate %1, leaves above 0.50").arg(m_explorer->gateProbability(n, k), 0, 'f', 2);
-    } else if (k < static_cast<int>(thresholds.size())) {
-        text += QStringLiteral(", needs %1").arg(std::min(thresholds[static_cast<std::size_t>(k)], 1.0f), 0, 'f', 2);
+    if (step && step->compared) {
+        text += QStringLiteral(", leaves %1 %2").arg(decider.rule() == core::DecisionRule::GateAbove
+                                                         ? QStringLiteral("above")
+                                                         : QStringLiteral("at"))
+                    .arg(step->boundary, 0, 'f', 2);
     }
     text += QStringLiteral(") ");
-    if (k < exitTaken) {
-        text += m_explorer->currentGates() ? QStringLiteral("\u2192 the gate sends it on to the next exit.")
-                                           : QStringLiteral("\u2192 not sure enough, on to the next exit.");
+    if (step && !step->leaves) {
+        text += decider.rule() == core::DecisionRule::GateAbove
+                    ? QStringLiteral("\u2192 the gate sends it on to the next exit.")
+                    : QStringLiteral("\u2192 not sure enough, on to the next exit.");
     } else if (k == exitTaken) {
         text += best == t->labels[static_cast<std::size_t>(n)] ? QStringLiteral("\u2192 leaves here, correctly.")
                                                                 : QStringLiteral("\u2192 leaves here, but wrongly.");
+    } else if (k < exitTaken) {
+        text += QStringLiteral("(skipped: the policy takes exit %1).").arg(exitTaken);
     } else {
         text += QStringLiteral("(never reached: the image has already left).");
     }

@@ -4,6 +4,7 @@
 
 #include "core/common/error.h"
 #include "core/policy/confidence.h"
+#include "core/policy/decision.h"
 #include "core/trace/trace.h"
 
 #include <QEvent>
@@ -22,27 +23,42 @@ namespace exitscope::widgets {
 using namespace network_style;
 
 
-SamplePath samplePathFromTrace(const core::Trace& trace, int64_t row, int64_t exitTaken, bool cascade) {
-    if (row < 0 || row >= trace.numSamples)
-        throw core::Error("sample row " + std::to_string(row) + " is outside the trace's " +
-                          std::to_string(trace.numSamples) + " samples");
-    if (exitTaken < 0 || exitTaken >= trace.numExits)
-        throw core::Error("exit " + std::to_string(exitTaken) + " is outside the trace's " +
-                          std::to_string(trace.numExits) + " exits");
+SamplePath samplePathFromDecision(const core::Decider& decider, int64_t row) {
+    const core::Trace& trace = decider.trace();
+    const core::SampleDecision d = decider.decide(row);
     SamplePath path;
-    for (int64_t k = cascade ? 0 : exitTaken; k <= exitTaken; ++k) {
-        path.exitsEvaluated.push_back(k);
-        path.confidences.push_back(
-            core::confidenceScore(trace.probsOf(row, k), trace.numClasses, core::ConfidenceCriterion::MaxSoftmax));
+    for (const core::ExitStep& step : d.steps) {
+        path.exitsEvaluated.push_back(step.exit);
+        path.confidences.push_back(step.score);
     }
-    path.exitTaken = exitTaken;
-    path.predicted = core::argmaxOf(trace.probsOf(row, exitTaken), trace.numClasses);
+    path.thresholds = decider.boundaries();
+    path.scoreName = QString::fromStdString(decider.scoreName());
+    path.boundaryName = QString::fromStdString(decider.boundaryName());
+    path.comparison = QString::fromStdString(decider.comparison());
+    path.exitTaken = d.exitTaken;
+    path.predicted = d.prediction;
     path.label = trace.labels[sz(row)];
     const auto split = trace.metadata.find("split");
     path.title = QStringLiteral("%1 sample %2")
                      .arg(split != trace.metadata.end() ? QString::fromStdString(split->second) : QStringLiteral("trace"))
                      .arg(row < static_cast<int64_t>(trace.sampleIndex.size()) ? trace.sampleIndex[sz(row)] : row);
     return path;
+}
+
+QString stepText(const SamplePath& path, std::size_t slot, int decimals) {
+    if (slot >= path.exitsEvaluated.size() || slot >= path.confidences.size()) return {};
+    const int64_t k = path.exitsEvaluated[slot];
+    const bool leaves = k == path.exitTaken;
+    QString text = QStringLiteral("%1 %2").arg(path.scoreName).arg(path.confidences[slot], 0, 'f', decimals);
+    const bool compared = !path.comparison.isEmpty() && k >= 0 && sz(k) < path.thresholds.size();
+    if (compared) {
+        const bool atLeast = path.comparison == QStringLiteral(">=");
+        const QString op = leaves ? (atLeast ? QStringLiteral("\u2265") : QStringLiteral(">"))
+                                  : (atLeast ? QStringLiteral("<") : QStringLiteral("\u2264"));
+        text += QStringLiteral(" %1 %2 %3").arg(op, path.boundaryName).arg(path.thresholds[sz(k)], 0, 'f', decimals);
+    }
+    text += leaves ? QStringLiteral(": it left here") : QStringLiteral(", so it went on");
+    return text;
 }
 
 std::vector<std::vector<ScaleShape>> msdnetScales(const core::Trace& trace) {
@@ -341,13 +357,9 @@ QString NetworkView::exitToolTip(int64_t k) const {
         lines << QStringLiteral("Accuracy if every image left here: %1%").arg(100.0 * m_exitAccuracy[i], 0, 'f', 2);
     const int64_t slot = evaluatedSlot(k);
     if (slot >= 0) {
-        const float conf = m_path.confidences[sz(slot)];
-        QString line = QStringLiteral("Selected image: confidence %1").arg(conf, 0, 'f', 3);
-        if (i < m_path.thresholds.size() && k != m_path.exitTaken)
-            line += QStringLiteral(" < threshold %1, so it went on").arg(m_path.thresholds[i], 0, 'f', 3);
-        if (k == m_path.exitTaken)
-            line += QStringLiteral(": it left here and answered %1").arg(className(m_path.predicted));
-        lines << line;
+        QString line = QStringLiteral("Selected image: ") + stepText(m_path, sz(slot));
+        if (k == m_path.exitTaken) line += QStringLiteral(" and answered %1").arg(className(m_path.predicted));
+        lines << line.toHtmlEscaped();
     }
     return lines.join(QStringLiteral("<br>"));
 }
@@ -377,7 +389,7 @@ QString NetworkView::headline() const {
     const int64_t slot = evaluatedSlot(k);
     QString second = m_path.title.isEmpty() ? QStringLiteral("Selected image") : m_path.title;
     second += QStringLiteral(": left at exit %1").arg(k);
-    if (slot >= 0) second += QStringLiteral(" (confidence %1)").arg(m_path.confidences[sz(slot)], 0, 'f', 2);
+    if (slot >= 0) second += QStringLiteral(" (%1 %2)").arg(m_path.scoreName).arg(m_path.confidences[sz(slot)], 0, 'f', 2);
     second += QStringLiteral(" \u2192 %1").arg(className(m_path.predicted));
     if (m_path.label >= 0)
         second += m_path.label == m_path.predicted ? QStringLiteral(" \u2714 correct")

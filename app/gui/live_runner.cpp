@@ -8,6 +8,8 @@
 
 #include "app/gui/live_runner.h"
 
+#include "core/policy/decision.h"
+
 #include "core/common/error.h"
 #include "core/data/image_folder.h"
 #include "core/data/registry.h"
@@ -66,17 +68,17 @@ core::ImageSet readSingleImage(const QString& imagePath, const core::ModelSpec& 
 
 widgets::SamplePath toSamplePath(const core::ExecutedSample& s, const core::PolicyConfig& policy, int64_t numExits) {
     widgets::SamplePath path;
-    // The executor evaluates every exit up to the one taken, in order.
-    for (std::size_t k = 0; k < s.confidences.size(); ++k) path.exitsEvaluated.push_back(static_cast<int64_t>(k));
-    path.confidences = s.confidences;
+    path.exitsEvaluated = s.exitsEvaluated;
+    // What the policy compared, with the names the decision API gives them, as a trace's path shows.
+    path.confidences = s.scores;
+    path.scoreName = QString::fromStdString(core::policyScoreName(policy));
+    path.boundaryName = QString::fromStdString(core::policyBoundaryName(policy));
+    path.comparison = QString::fromStdString(core::policyComparison(policy));
+    if (!path.comparison.isEmpty())
+        for (int64_t k = 0; k + 1 < numExits; ++k) path.thresholds.push_back(core::exitBoundary(policy, k));
     path.exitTaken = s.exitTaken;
     path.predicted = s.prediction;
     path.live = true;
-    // The gauges show max softmax: thresholds are comparable only for that criterion, uncalibrated.
-    const auto& c = policy.confidence;
-    if (policy.kind == core::PolicyKind::Confidence && c.criterion == core::ConfidenceCriterion::MaxSoftmax &&
-        c.temperatures.empty() && !c.thresholds.empty())
-        path.thresholds = core::thresholdsPerExit(c.thresholds, numExits);
     return path;
 }
 

@@ -101,6 +101,8 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
         showSelectedPath();
         m_elastic->setSelectedSample(m_window.explorer()->selectedSample());
     });
+    // A live path answers for the policy it ran with; another policy shows the trace's path again.
+    connect(explorer, &widgets::Explorer::policyChanged, this, [this] { m_showingLive = false; });
     connect(explorer, &widgets::Explorer::outcomeChanged, this, [this] {
         if (!m_showingLive) showSelectedPath();
     });
@@ -175,6 +177,8 @@ void AnalysisPanels::onTracesChanged() {
         return;
     }
     m_network->setModel(*trace);
+    // Anytime budgets in ms need the measured exit times of these weights.
+    m_live->setExitMs(trace->exitMs);
     const QString splits = splitsPathForTrace();
     if (!m_split->setTrace(*trace, splits)) m_window.reportError(m_split->errorString());
     m_timeline->setTrace(*trace, splits);
@@ -189,21 +193,13 @@ void AnalysisPanels::onTracesChanged() {
 
 void AnalysisPanels::showSelectedPath() {
     const widgets::Explorer* explorer = m_window.explorer();
-    const core::Trace* trace = explorer->testTrace();
+    const core::Decider* decider = explorer->decider();
     const int row = explorer->selectedSample();
-    if (!trace || row < 0 || row >= trace->numSamples ||
-        static_cast<std::size_t>(row) >= explorer->outcome().exitTaken.size()) {
+    if (!decider || row < 0 || row >= explorer->numSamples()) {
         m_network->setPath({});
         return;
     }
-    const auto policy = explorer->policyConfig();
-    // Static and anytime policies run only the exit they take; the oracle
-    // (no deployable policy) is drawn the same way.
-    const bool cascade =
-        policy && policy->kind != core::PolicyKind::Static && policy->kind != core::PolicyKind::Anytime;
-    auto path = widgets::samplePathFromTrace(*trace, row, explorer->outcome().exitTaken[static_cast<std::size_t>(row)],
-                                             cascade);
-    path.thresholds = explorer->displayedThresholds();
+    auto path = widgets::samplePathFromDecision(*decider, row);
     path.title = QStringLiteral("test sample %1").arg(row);
     m_network->setPath(path);
 }

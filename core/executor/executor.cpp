@@ -64,10 +64,16 @@ std::vector<ExecutedSample> EarlyExitExecutor::run(const torch::Tensor& batch) {
     auto active = torch::arange(n, torch::kInt64);
     State state = inputState(batch.to(m_device));
     const int64_t K = m_net->numExits();
+    const bool fixed = m_policy.kind == PolicyKind::Static || m_policy.kind == PolicyKind::Anytime;
     int64_t k = 0;
     for (int64_t b = 0; b < m_net->numBlocks() && active.numel() > 0; ++b) {
         state = m_net->runBlock(b, state);
         while (k < K && m_net->exitBlock(k) == b && active.numel() > 0) {
+            if (fixed && k != m_fixedExit) {
+                // Nothing is decided here: the head need not run.
+                ++k;
+                continue;
+            }
             auto probs = torch::softmax(m_net->runExit(k, state), 1).to(torch::kCPU).contiguous();
             const int64_t m = probs.size(0);
             const int64_t C = probs.size(1);
@@ -85,7 +91,11 @@ std::vector<ExecutedSample> EarlyExitExecutor::run(const torch::Tensor& batch) {
                 const int64_t best = argmaxOf(p + i * C, C);
                 const float conf = p[i * C + best];
                 auto& s = out[static_cast<std::size_t>(pos[i])];
+                s.exitsEvaluated.push_back(k);
                 s.confidences.push_back(conf);
+                const float compared =
+                    fixed || k + 1 >= K ? conf : exitScore(m_policy, k, p + i * C, C, g ? g + i * D : nullptr, scratch.data());
+                s.scores.push_back(compared);
                 if (decideAtExit(m_policy, k, K, p + i * C, C, g ? g + i * D : nullptr, m_fixedExit, scratch.data())) {
                     s.exitTaken = k;
                     s.prediction = best;

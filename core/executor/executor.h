@@ -17,7 +17,13 @@ class MultiExitNet;
 struct ExecutedSample {
     int64_t exitTaken = 0;
     int64_t prediction = 0;
+    std::vector<int64_t> exitsEvaluated;  ///< in order; the last is exitTaken
     std::vector<float> confidences;  ///< max softmax at every exit evaluated, in order
+    /// At every exit evaluated, the value the policy compared (exitScore:
+    /// the criterion's score, the gate probability), or the max softmax where
+    /// it compares nothing (static, anytime, the final exit) — the same as
+    /// core::Decider::score on a trace of the same images.
+    std::vector<float> scores;
 };
 
 /// Parses "cpu" or "cuda[:n]"; Error when CUDA is asked for but this
@@ -44,7 +50,8 @@ public:
     EarlyExitExecutor(std::shared_ptr<MultiExitNet> net, PolicyConfig policy, torch::Device device = torch::kCPU,
                       const std::vector<float>& exitMs = {});
 
-    /// Runs a normalised batch [n, C, H, W].
+    /// Runs a normalised batch [n, C, H, W]. Static and anytime policies
+    /// evaluate only the exit they take.
     std::vector<ExecutedSample> run(const torch::Tensor& batch);
 
     /// Plain full forward pass through the backbone and the final exit only

@@ -2,6 +2,7 @@
 
 #include "core/common/error.h"
 #include "core/policy/calibration.h"
+#include "core/policy/decision.h"
 
 #include <cmath>
 #include <limits>
@@ -114,58 +115,58 @@ int64_t anytimeExitFor(const PolicyConfig& policy, const std::vector<int64_t>& e
     return best;
 }
 
-bool decideAtExit(const PolicyConfig& policy, int64_t k, int64_t numExits, const float* probs, int64_t numClasses,
-                  const float* gateInputs, int64_t fixedExit, float* scratch) {
-    if (k >= numExits - 1) return true;
+float exitScore(const PolicyConfig& policy, int64_t k, const float* probs, int64_t numClasses, const float* gateInputs,
+                float* scratch) {
     switch (policy.kind) {
     case PolicyKind::Confidence: {
         const auto& c = policy.confidence;
-        const float threshold = c.thresholds.size() == 1 ? c.thresholds[0] : c.thresholds[sz(k)];
-        float score;
-        if (c.criterion == ConfidenceCriterion::MaxSoftmax && c.temperatures.empty()) {
-            score = probs[argmaxOf(probs, numClasses)];
-        } else {
-            const float* p = probs;
-            if (!c.temperatures.empty()) {
-                temperatureScale(probs, numClasses, c.temperatures[sz(k)], scratch);
-                p = scratch;
-            }
-            score = confidenceScore(p, numClasses, c.criterion);
+        if (c.criterion == ConfidenceCriterion::MaxSoftmax && c.temperatures.empty())
+            return probs[argmaxOf(probs, numClasses)];
+        const float* p = probs;
+        if (!c.temperatures.empty()) {
+            temperatureScale(probs, numClasses, c.temperatures[sz(k)], scratch);
+            p = scratch;
         }
-        return !(score < threshold);
+        return confidenceScore(p, numClasses, c.criterion);
     }
-    case PolicyKind::Budgeted:
-        return probs[argmaxOf(probs, numClasses)] >= policy.budgeted.thresholds[sz(k)];
-    case PolicyKind::Gates:
-        return gateProbability(policy.gates, k, gateInputs) > 0.5f;
+    case PolicyKind::Budgeted: return probs[argmaxOf(probs, numClasses)];
+    case PolicyKind::Gates: return gateProbability(policy.gates, k, gateInputs);
     case PolicyKind::Static:
-    case PolicyKind::Anytime:
-        return k == fixedExit;
+    case PolicyKind::Anytime: break;
     }
-    return true;
+    return std::numeric_limits<float>::quiet_NaN();
+}
+
+float exitBoundary(const PolicyConfig& policy, int64_t k) {
+    switch (policy.kind) {
+    case PolicyKind::Confidence: {
+        const auto& t = policy.confidence.thresholds;
+        return t.size() == 1 ? t[0] : t[sz(k)];
+    }
+    case PolicyKind::Budgeted: return policy.budgeted.thresholds[sz(k)];
+    case PolicyKind::Gates: return 0.5f;
+    case PolicyKind::Static:
+    case PolicyKind::Anytime: break;
+    }
+    return std::numeric_limits<float>::quiet_NaN();
+}
+
+bool scoreLeaves(PolicyKind kind, float score, float boundary) {
+    return kind == PolicyKind::Gates ? score > boundary : !(score < boundary);
+}
+
+bool decideAtExit(const PolicyConfig& policy, int64_t k, int64_t numExits, const float* probs, int64_t numClasses,
+                  const float* gateInputs, int64_t fixedExit, float* scratch) {
+    if (k >= numExits - 1) return true;
+    if (policy.kind == PolicyKind::Static || policy.kind == PolicyKind::Anytime) return k == fixedExit;
+    return scoreLeaves(policy.kind, exitScore(policy, k, probs, numClasses, gateInputs, scratch),
+                       exitBoundary(policy, k));
 }
 
 ExitOutcome applyPolicy(const Trace& trace, const PolicyConfig& policy) {
-    checkPolicyConfig(policy, trace.numExits, &trace);
-    const int64_t K = trace.numExits, C = trace.numClasses;
-    int64_t fixed = policy.kind == PolicyKind::Static ? policy.staticExit : K - 1;
-    if (policy.kind == PolicyKind::Anytime) fixed = anytimeExitFor(policy, trace.exitMacs, trace.exitMs);
-    std::vector<float> scratch(sz(C));
-    ExitOutcome out;
-    out.exitTaken.resize(sz(trace.numSamples));
-    out.prediction.resize(sz(trace.numSamples));
-    for (int64_t n = 0; n < trace.numSamples; ++n) {
-        for (int64_t k = 0; k < K; ++k) {
-            const float* p = trace.probsOf(n, k);
-            const float* g = policy.needsGateInputs() ? trace.gateInputs.data() + sz((n * K + k) * trace.gateDim) : nullptr;
-            if (decideAtExit(policy, k, K, p, C, g, fixed, scratch.data())) {
-                out.exitTaken[sz(n)] = k;
-                out.prediction[sz(n)] = argmaxOf(p, C);
-                break;
-            }
-        }
-    }
-    return out;
+    // Not owned: the decider lives only for this call.
+    const std::shared_ptr<const Trace> view(&trace, [](const Trace*) {});
+    return Decider(view, policy).outcome();
 }
 
 nlohmann::json policyToJson(const PolicyConfig& policy) {

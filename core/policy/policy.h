@@ -45,6 +45,22 @@ void checkPolicyConfig(const PolicyConfig& policy, int64_t numExits, const Trace
 int64_t anytimeExitFor(const PolicyConfig& policy, const std::vector<int64_t>& exitMacs,
                        const std::vector<float>& exitMs);
 
+/// The value `policy` compares at non-final exit k from that exit's
+/// probabilities (C values) and, for gates, raw gate inputs: the criterion's
+/// score (on temperature-scaled probabilities when calibrated) for
+/// confidence, the max softmax for budgeted, the gate probability for gates;
+/// NaN for static and anytime, which compare nothing. `scratch` holds C floats.
+float exitScore(const PolicyConfig& policy, int64_t k, const float* probs, int64_t numClasses, const float* gateInputs,
+                float* scratch);
+
+/// What exitScore is compared against at non-final exit k: the threshold
+/// (confidence, budgeted) or the gate boundary 0.5; NaN for static and anytime.
+float exitBoundary(const PolicyConfig& policy, int64_t k);
+
+/// The comparison of a score with its boundary: score >= boundary for
+/// confidence and budgeted, score > boundary for gates.
+bool scoreLeaves(PolicyKind kind, float score, float boundary);
+
 /// Decides at exit k (of K) from that exit's probabilities (C values) and,
 /// for gates, its raw gate inputs; the final exit always answers.
 /// `fixedExit` is the exit static and anytime policies take (ignored otherwise).
@@ -52,7 +68,8 @@ int64_t anytimeExitFor(const PolicyConfig& policy, const std::vector<int64_t>& e
 bool decideAtExit(const PolicyConfig& policy, int64_t k, int64_t numExits, const float* probs, int64_t numClasses,
                   const float* gateInputs, int64_t fixedExit, float* scratch);
 
-/// The policy applied to every sample of a trace through decideAtExit.
+/// The policy applied to every sample of a trace: Decider(trace, policy).outcome()
+/// (core/policy/decision.h), the same decisions as decideAtExit at every exit.
 ExitOutcome applyPolicy(const Trace& trace, const PolicyConfig& policy);
 
 /// The policy's parameters as JSON ({"kind": ..., ...}); floats round-trip exactly.

@@ -1,5 +1,7 @@
 #include "simulator/schedule/latency_model.h"
 
+#include "core/policy/decision.h"
+
 #include "core/common/error.h"
 
 #include <algorithm>
@@ -124,10 +126,12 @@ ExitProfile finalExitProfile(const core::Trace& trace) {
 }
 
 ExitProfile policyProfile(const core::Trace& trace, const core::PolicyConfig& policy, const std::string& label) {
-    const auto outcome = core::applyPolicy(trace, policy);
+    // Not owned: the decider lives only for this call.
+    const core::Decider decider(std::shared_ptr<const core::Trace>(&trace, [](const core::Trace*) {}), policy);
+    const core::ExitOutcome& outcome = decider.outcome();
     ExitProfile p;
     p.label = label;
-    p.cascade = policy.kind != core::PolicyKind::Static && policy.kind != core::PolicyKind::Anytime;
+    p.cascade = decider.cascade();
     p.numSamples = trace.numSamples;
     p.histogram.assign(sz(trace.numExits), 0);
     for (auto e : outcome.exitTaken) ++p.histogram[sz(e)];

@@ -107,12 +107,12 @@ TEST(ImageInspector, ShowsEachExitOfTheSelectedImage) {
     EXPECT_TRUE(inspector.headerText().contains(QStringLiteral("wrong")));
     EXPECT_EQ(inspector.cellText(0, 1), QStringLiteral("zero"));
     EXPECT_EQ(inspector.cellText(0, 2), QStringLiteral("0.700"));
-    EXPECT_EQ(inspector.cellText(0, 4), QStringLiteral("leaves here"));
+    EXPECT_EQ(inspector.cellText(0, 4), QStringLiteral("leaves here (>= threshold 0.550)"));
     EXPECT_EQ(inspector.cellText(1, 4), QStringLiteral("not run"));
     EXPECT_EQ(inspector.cellText(0, 3), QStringLiteral("zero 0.70, one 0.20, two 0.10"));
     e.selectSample(1);
-    EXPECT_EQ(inspector.cellText(0, 4), QStringLiteral("continues"));
-    EXPECT_EQ(inspector.cellText(1, 4), QStringLiteral("leaves here"));
+    EXPECT_EQ(inspector.cellText(0, 4), QStringLiteral("continues (< threshold 0.550)"));
+    EXPECT_TRUE(inspector.cellText(1, 4).startsWith(QStringLiteral("leaves here"))) << inspector.cellText(1, 4).toStdString();
 
     inspector.setPresentationMode(true);
     EXPECT_EQ(inspector.step(), 0);
@@ -139,10 +139,12 @@ TEST(ImageInspector, UnderGatesShowsTheGateProbabilities) {
     e.setGateGrid({gates});
     e.setPolicy(PolicyChoice::Gates);
     e.selectSample(1);  // gate inputs -1 then +1: sigmoid(-1) = 0.269, sigmoid(1) = 0.731
-    EXPECT_EQ(inspector.cellText(0, 4), QStringLiteral("continues (gate 0.27)"));
-    EXPECT_EQ(inspector.cellText(1, 4), QStringLiteral("leaves here (gate 0.73)"));
+    EXPECT_EQ(inspector.cellText(0, 2), QStringLiteral("0.269"));
+    EXPECT_EQ(inspector.cellText(0, 4), QStringLiteral("continues (\u2264 gate boundary 0.500)"));
+    EXPECT_EQ(inspector.cellText(1, 2), QStringLiteral("0.731"));
+    EXPECT_EQ(inspector.cellText(1, 4), QStringLiteral("leaves here (> gate boundary 0.500)"));
     EXPECT_EQ(e.displayedThresholds(), (std::vector<float>{0.5f, 0.5f}));
-    EXPECT_TRUE(std::isnan(e.gateProbability(1, 2)));  // the final exit has no gate
+    EXPECT_EQ(e.decision(1).steps.size(), 2u);
 }
 
 TEST(GalleryView, ClickingAThumbnailSelectsTheImageEverywhere) {

@@ -1,5 +1,6 @@
 #include "core/common/error.h"
 #include "core/policy/confidence.h"
+#include "core/policy/decision.h"
 #include "core/trace/trace.h"
 #include "widgets/network_view.h"
 
@@ -14,6 +15,22 @@ using exitscope::widgets::NetworkView;
 using exitscope::widgets::SamplePath;
 
 namespace {
+
+// Paths come from the decision API only: a global max-softmax threshold, or one fixed exit.
+SamplePath confidencePath(const Trace& t, int64_t row, float threshold) {
+    exitscope::core::PolicyConfig policy;
+    policy.confidence.thresholds = {threshold};
+    return exitscope::widgets::samplePathFromDecision(
+        exitscope::core::Decider(std::make_shared<const Trace>(t), policy), row);
+}
+
+SamplePath staticPath(const Trace& t, int64_t row, int64_t exit) {
+    exitscope::core::PolicyConfig policy;
+    policy.kind = exitscope::core::PolicyKind::Static;
+    policy.staticExit = exit;
+    return exitscope::widgets::samplePathFromDecision(
+        exitscope::core::Decider(std::make_shared<const Trace>(t), policy), row);
+}
 
 // Four blocks, three exits (two of them after the last block), three classes.
 Trace fourBlockTrace() {
@@ -105,7 +122,7 @@ TEST(NetworkView, HoverGivesTheHandKnownCosts) {
 
 TEST(NetworkView, PathFromATraceRowAndTheSplitSides) {
     const Trace t = fourBlockTrace();
-    const SamplePath path = exitscope::widgets::samplePathFromTrace(t, 0, 1);
+    const SamplePath path = confidencePath(t, 0, 0.65f);  // 0.6 < 0.65, then 0.7 >= 0.65
     ASSERT_EQ(path.exitsEvaluated, (std::vector<int64_t>{0, 1}));
     ASSERT_EQ(path.confidences.size(), 2u);
     EXPECT_FLOAT_EQ(path.confidences[0], 0.6f);
@@ -113,11 +130,11 @@ TEST(NetworkView, PathFromATraceRowAndTheSplitSides) {
     EXPECT_EQ(path.predicted, 1);
     EXPECT_EQ(path.label, 2);
     EXPECT_EQ(path.title, QStringLiteral("test sample 40"));
-    const SamplePath direct = exitscope::widgets::samplePathFromTrace(t, 1, 2, false);
+    const SamplePath direct = staticPath(t, 1, 2);
     EXPECT_EQ(direct.exitsEvaluated, (std::vector<int64_t>{2}));
     EXPECT_EQ(direct.predicted, 0);
-    EXPECT_THROW(exitscope::widgets::samplePathFromTrace(t, 2, 0), exitscope::core::Error);
-    EXPECT_THROW(exitscope::widgets::samplePathFromTrace(t, 0, 3), exitscope::core::Error);
+    EXPECT_THROW(staticPath(t, 2, 0), exitscope::core::Error);
+    EXPECT_THROW(staticPath(t, 0, 3), exitscope::core::Error);
 
     NetworkView view;
     view.resize(1000, 400);
@@ -126,9 +143,14 @@ TEST(NetworkView, PathFromATraceRowAndTheSplitSides) {
     ASSERT_TRUE(view.path().isValid());
     // Exit 1 sits after block 3: every block ran.
     EXPECT_TRUE(view.toolTipAt(view.blockRect(3).center()).contains(QStringLiteral("Ran for the selected image")));
-    EXPECT_TRUE(view.toolTipAt(view.exitRect(1).center()).contains(QStringLiteral("confidence 0.700")));
+    EXPECT_TRUE(view.toolTipAt(view.exitRect(1).center()).contains(QStringLiteral("max softmax 0.700 \u2265 threshold 0.650: it left here and answered")))
+        << view.toolTipAt(view.exitRect(1).center()).toStdString();
+    // Where it went on, the tooltip says against what (a bare '<' once swallowed the rest as a tag).
+    EXPECT_TRUE(view.toolTipAt(view.exitRect(0).center())
+                    .contains(QStringLiteral("max softmax 0.600 &lt; threshold 0.650, so it went on")))
+        << view.toolTipAt(view.exitRect(0).center()).toStdString();
 
-    SamplePath early = exitscope::widgets::samplePathFromTrace(t, 0, 0);
+    SamplePath early = confidencePath(t, 0, 0.5f);
     view.setPath(early);
     EXPECT_TRUE(view.toolTipAt(view.blockRect(2).center()).contains(QStringLiteral("Not run")));
 
@@ -184,8 +206,9 @@ TEST(NetworkView, MsdnetScalesOfTheBundledTrace) {
     const auto outcome = exitscope::core::applyConfidenceThresholds(t, thresholds);
     int64_t row = 0;
     while (outcome.exitTaken[static_cast<std::size_t>(row)] < 2) ++row;
-    SamplePath path = exitscope::widgets::samplePathFromTrace(t, row, outcome.exitTaken[static_cast<std::size_t>(row)]);
-    path.thresholds = thresholds;
+    SamplePath path = confidencePath(t, row, 0.9f);
+    ASSERT_EQ(path.exitTaken, outcome.exitTaken[static_cast<std::size_t>(row)]);
+    EXPECT_EQ(path.thresholds, thresholds);
     path.blocksOnDevice = 2;
     path.live = true;
     view.setPath(path);
@@ -215,7 +238,7 @@ TEST(NetworkView, ResnetSpinnExitsSitUnderTheBlocksTheTraceNames) {
         EXPECT_LE(c.x(), view.blockRect(blocks[k]).right()) << k;
         EXPECT_EQ(view.hitTest(c).index, k);
     }
-    view.setPath(exitscope::widgets::samplePathFromTrace(t, 0, 3));
+    view.setPath(staticPath(t, 0, 3));
     view.setSplit(6);
     const QString dir = qEnvironmentVariable("EXITSCOPE_WIDGET_SHOTS");
     if (!dir.isEmpty()) view.grab().save(QDir(dir).filePath(QStringLiteral("network_view_resnet.png")));
@@ -237,7 +260,7 @@ TEST(NetworkView, AKeptPictureLooksLikeAFreshDrawing) {
     NetworkView kept;
     kept.resize(1000, 400);
     kept.setModel(t);
-    SamplePath path = exitscope::widgets::samplePathFromTrace(t, 0, 1);
+    SamplePath path = confidencePath(t, 0, 0.65f);
     path.thresholds = {0.5f, 0.9f, 0.0f};
     kept.setPath(path);
     const QImage before = kept.grab().toImage();
@@ -249,7 +272,7 @@ TEST(NetworkView, AKeptPictureLooksLikeAFreshDrawing) {
     EXPECT_NE(moved, before);
     EXPECT_EQ(moved, fresh(path, -1));
 
-    SamplePath other = exitscope::widgets::samplePathFromTrace(t, 1, 2);  // another image
+    SamplePath other = confidencePath(t, 1, 0.95f);  // another image, to the last exit
     other.thresholds = path.thresholds;
     kept.setPath(other);
     EXPECT_EQ(kept.grab().toImage(), fresh(other, -1));
