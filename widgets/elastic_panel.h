@@ -74,6 +74,8 @@ public:
     /// The same without copying traces the caller already shares (both non-null).
     bool setTraces(std::shared_ptr<const core::Trace> val, std::shared_ptr<const core::Trace> test);
     bool hasTraces() const { return m_test != nullptr; }
+    /// Exits of the traces' model (0 without traces).
+    int64_t numExits() const { return m_test ? m_test->numExits : 0; }
     QString errorString() const { return m_error; }
     /// The test image whose plan is drawn; out of range (e.g. -1): none.
     void setSelectedSample(int testRow);

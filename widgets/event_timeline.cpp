@@ -102,6 +102,7 @@ EventTimeline::EventTimeline(QWidget* parent) : QWidget(parent), m_runner(new Jo
     connect(m_runner, &JobRunner::finished, this, [this](const QVariant& result) {
         m_outcome = result.value<OutcomePtr>();
         m_error.clear();
+        m_stale = false;
         showOutcome();
         emit simulationFinished();
     });
@@ -178,7 +179,7 @@ void EventTimeline::buildUi() {
 
     auto changed = [this]() {
         readControls();
-        if (m_autoRun) run();
+        inputsChanged();
     };
     connect(m_arrivals, &QComboBox::currentIndexChanged, this, changed);
     connect(m_interval, &QDoubleSpinBox::valueChanged, this, changed);
@@ -274,7 +275,21 @@ bool EventTimeline::setTrace(const core::Trace& trace, const QString& splitsPath
 
 void EventTimeline::setConditions(const SplitConditions& conditions) {
     m_conditions = conditions;
-    if (m_autoRun) run();
+    inputsChanged();
+}
+
+void EventTimeline::inputsChanged() {
+    if (m_autoRun) {
+        run();
+        return;
+    }
+    // The plot on screen answers for other settings: say so until the next run.
+    if (m_outcome && !m_stale) {
+        m_stale = true;
+        m_summary->setText(QStringLiteral("<span style='color:#b35900'><b>Out of date:</b> the split settings changed "
+                                          "since this run; press Run to simulate them.</span><br>") +
+                           m_summary->text());
+    }
 }
 
 void EventTimeline::run() {

@@ -86,6 +86,9 @@ public:
     bool isRunning() const;
     /// The last finished run (nullptr before the first).
     const Outcome* outcome() const { return m_outcome.get(); }
+    /// Whether the shown run is older than the current conditions or
+    /// settings (auto-run off); the summary then says so.
+    bool isStale() const { return m_stale; }
     QString errorString() const { return m_error; }
     JobRunner* runner() const { return m_runner; }
     /// Saves the latency-over-time plot as PNG or PDF (by suffix; savePlotFile).
@@ -102,12 +105,14 @@ private:
     void readControls();
     void showInterval();
     void showOutcome();
+    void inputsChanged();
 
     std::shared_ptr<const core::Trace> m_trace;
     std::vector<simulator::SplitPoint> m_splits;
     SplitConditions m_conditions;
     Settings m_settings;
     bool m_autoRun = false;
+    bool m_stale = false;
     std::shared_ptr<const Outcome> m_outcome;
     QString m_error;
 

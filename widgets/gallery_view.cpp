@@ -109,7 +109,24 @@ GalleryView::GalleryView(Explorer* explorer, DatasetImages* images, QWidget* par
     connect(m_list->selectionModel(), &QItemSelectionModel::currentChanged, this, [this](const QModelIndex& index) {
         if (index.isValid()) m_explorer->selectSample(m_model->sampleAt(index.row()));
     });
+    // After a policy change the exit on view may hold no image any more:
+    // follow the selected image to its new exit (or show them all) rather
+    // than an empty gallery. A tab the user picks is left alone.
+    connect(explorer, &Explorer::policyChanged, this, [this] { m_followPolicy = true; });
     connect(m_model, &QAbstractItemModel::modelReset, this, [this] {
+        if (m_followPolicy) {
+            m_followPolicy = false;
+            const int exit = m_model->exitFilter();
+            const std::vector<int>& sizes = m_model->groupSizes();
+            if (exit >= 0 && (exit >= static_cast<int>(sizes.size()) || sizes[static_cast<std::size_t>(exit)] == 0)) {
+                const int row = m_explorer->selectedSample();
+                const auto& taken = m_explorer->outcome().exitTaken;
+                const int target =
+                    row >= 0 && row < static_cast<int>(taken.size()) ? static_cast<int>(taken[static_cast<std::size_t>(row)]) : -1;
+                m_model->setExitFilter(target);  // resets the model again, which lands below
+                return;
+            }
+        }
         rebuildTabs();
         updateSummary();
         showSelection(m_explorer->selectedSample());

@@ -37,6 +37,7 @@ private:
     void showSelection(int sample);
 
     Explorer* m_explorer;
+    bool m_followPolicy = false;  // the next model reset follows a policy change
     DatasetImages* m_images;
     GalleryModel* m_model;
     QTabBar* m_tabs;

@@ -106,11 +106,16 @@ ImageInspector::ImageInspector(Explorer* explorer, DatasetImages* images, QWidge
     captionFont.setPointSizeF(captionFont.pointSizeF() * 1.6);
     m_caption->setFont(captionFont);
     m_caption->setWordWrap(true);
-    auto* walkLayout = new QHBoxLayout(m_walk);
+    // The caption gets the whole width, the buttons a row of their own: beside
+    // a large caption they were clipped in a narrow dock.
+    auto* walkLayout = new QVBoxLayout(m_walk);
     walkLayout->setContentsMargins(0, 0, 0, 0);
-    walkLayout->addWidget(m_prev);
-    walkLayout->addWidget(m_caption, 1);
-    walkLayout->addWidget(m_next);
+    walkLayout->addWidget(m_caption);
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(m_prev);
+    buttons->addStretch(1);
+    buttons->addWidget(m_next);
+    walkLayout->addLayout(buttons);
     m_walk->hide();
 
     auto* top = new QHBoxLayout;
@@ -220,19 +225,16 @@ void ImageInspector::refresh() {
     const QString scoreName = QString::fromStdString(decider.scoreName());
     const std::vector<float> thresholds = decider.boundaries();
     const bool gates = decider.rule() == core::DecisionRule::GateAbove;
-    m_plotTitle->setText(
-        thresholds.empty()
-            ? QStringLiteral("%1 at each exit (the policy compares nothing: %2)")
-                  .arg(scoreName, decider.isOracle() ? QStringLiteral("the oracle reads the label")
-                                                     : QStringLiteral("the exit is fixed in advance"))
-            : QStringLiteral("%1 at each exit; dashed: %2 (leaves when %3)")
-                  .arg(scoreName, QString::fromStdString(decider.boundaryName()),
-                       QString::fromStdString(decider.comparison()) == QStringLiteral(">") ? QStringLiteral("above")
-                                                                                            : QStringLiteral("at or above")));
-    m_plot->yAxis->setLabel(scoreName.left(1).toUpper() + scoreName.mid(1));
+    // Short enough for a narrow dock: the plot's title does not wrap.
+    const QString scoreTitle = scoreName.left(1).toUpper() + scoreName.mid(1);
+    m_plotTitle->setText(thresholds.empty()
+                             ? QStringLiteral("%1 at each exit (nothing compared)").arg(scoreTitle)
+                             : QStringLiteral("%1 at each exit; dashed: %2")
+                                   .arg(scoreTitle, QString::fromStdString(decider.boundaryName())));
+    m_plot->yAxis->setLabel(scoreTitle);
     if (QTableWidgetItem* head = m_table->horizontalHeaderItem(ConfidenceColumn);
-        head && head->text() != scoreName.left(1).toUpper() + scoreName.mid(1))
-        head->setText(scoreName.left(1).toUpper() + scoreName.mid(1));
+        head && head->text() != scoreTitle)
+        head->setText(scoreTitle);
     auto stepOf = [&](int k) -> const core::ExitStep* {
         for (const core::ExitStep& step : decision.steps)
             if (step.exit == k) return &step;

@@ -91,7 +91,8 @@ void MainWindow::createDocks() {
                                          QStringLiteral("TradeoffDock"));
     m_inspectorDock = new QDockWidget(QStringLiteral("Image inspector"), this);
     m_inspectorDock->setObjectName(QStringLiteral("InspectorDock"));
-    m_inspectorDock->setWidget(m_inspector);
+    // Docks scroll rather than push the window past a laptop screen (1280x800).
+    m_inspectorDock->setWidget(scrollable(m_inspector));
     splitDockWidget(tradeoff, m_inspectorDock, Qt::Horizontal);
     auto* gallery = new QDockWidget(QStringLiteral("Early-exit gallery"), this);
     gallery->setObjectName(QStringLiteral("GalleryDock"));
@@ -99,7 +100,7 @@ void MainWindow::createDocks() {
     splitDockWidget(tradeoff, gallery, Qt::Vertical);
     auto* histogram = new QDockWidget(QStringLiteral("Exit histogram and classes"), this);
     histogram->setObjectName(QStringLiteral("HistogramDock"));
-    histogram->setWidget(m_histogram);
+    histogram->setWidget(scrollable(m_histogram));
     splitDockWidget(m_inspectorDock, histogram, Qt::Vertical);
     auto* detailsDock = new QDockWidget(QStringLiteral("Model and traces"), this);
     detailsDock->setObjectName(QStringLiteral("DetailsDock"));

@@ -41,44 +41,82 @@ private:
     bool m_done = false;
 };
 
-} // namespace
-
-int main(int argc, char** argv) {
-    QElapsedTimer clock;
-    clock.start();
-    QApplication app(argc, argv);
-    QApplication::setOrganizationName(QStringLiteral("exitscope"));
-    QApplication::setApplicationName(QStringLiteral("exitscope"));
-    QApplication::setApplicationVersion(QStringLiteral(EXITSCOPE_VERSION));
-
+/// The command line: one definition for the window and for the text-only
+/// answers (--help, --version) that must work without a display.
+struct CommandLine {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "ExitScope: explore early-exit neural networks. Without --weights or --trace it opens the bundled "
-        "default model and its val and test traces (from $EXITSCOPE_ASSETS, the installed share/exitscope/assets, "
-        "or the source tree's assets/); naming either opens only the files named."));
-    parser.addHelpOption();
-    parser.addVersionOption();
-    const QCommandLineOption weightsOption(QStringLiteral("weights"),
-                                           QStringLiteral("Open the model checkpoint FILE."), QStringLiteral("FILE"));
-    const QCommandLineOption traceOption(QStringLiteral("trace"),
+    const QCommandLineOption weightsOption{QStringLiteral("weights"), QStringLiteral("Open the model checkpoint FILE."),
+                                           QStringLiteral("FILE")};
+    const QCommandLineOption traceOption{QStringLiteral("trace"),
                                          QStringLiteral("Open the trace FILE (.safetensors); may be repeated."),
-                                         QStringLiteral("FILE"));
-    const QCommandLineOption quitOption(
+                                         QStringLiteral("FILE")};
+    const QCommandLineOption quitOption{
         QStringLiteral("quit-after-load"),
         QStringLiteral("Quit once the files are loaded and the window is shown: exit status 0, or 1 with the "
-                       "errors printed when something failed to load (for smoke tests)."));
-    const QCommandLineOption screenshotOption(
+                       "errors printed when something failed to load (for smoke tests).")};
+    const QCommandLineOption screenshotOption{
         QStringLiteral("screenshot"),
         QStringLiteral("Save a picture of the window to FILE (.png) once it is shown, then quit (exit status as "
                        "for --quit-after-load, or 1 when the picture cannot be saved)."),
-        QStringLiteral("FILE"));
-    const QCommandLineOption startupOption(
+        QStringLiteral("FILE")};
+    const QCommandLineOption startupOption{
         QStringLiteral("startup-time"),
-        QStringLiteral("Print the milliseconds from start to the window's first painted frame."));
-    const QCommandLineOption presentationOption(
+        QStringLiteral("Print the milliseconds from process start to the window's first painted frame and to "
+                       "the default model fully shown.")};
+    const QCommandLineOption presentationOption{
         QStringLiteral("presentation"),
-        QStringLiteral("Start in presentation mode: larger fonts and a step-by-step walk through one image's exits."));
-    parser.addOptions({weightsOption, traceOption, quitOption, screenshotOption, startupOption, presentationOption});
+        QStringLiteral("Start in presentation mode: larger fonts and a step-by-step walk through one image's exits.")};
+
+    CommandLine() {
+        parser.setApplicationDescription(QStringLiteral(
+            "ExitScope: explore early-exit neural networks. Without --weights or --trace it opens the bundled "
+            "default model and its val and test traces (from $EXITSCOPE_ASSETS, the installed share/exitscope/assets, "
+            "or the source tree's assets/); naming either opens only the files named."));
+        parser.addHelpOption();
+        parser.addVersionOption();
+        parser.addOptions({weightsOption, traceOption, quitOption, screenshotOption, startupOption, presentationOption});
+    }
+};
+
+void nameApplication() {
+    QCoreApplication::setOrganizationName(QStringLiteral("exitscope"));
+    QCoreApplication::setApplicationName(QStringLiteral("exitscope"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(EXITSCOPE_VERSION));
+}
+
+// --help and --version print text and quit: they need no window system.
+bool onlyText(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const QLatin1String arg(argv[i]);
+        if (arg == QLatin1String("--help") || arg == QLatin1String("-h") || arg == QLatin1String("-?") ||
+            arg == QLatin1String("--help-all") || arg == QLatin1String("--version") || arg == QLatin1String("-v"))
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (onlyText(argc, argv)) {
+        QCoreApplication text(argc, argv);
+        nameApplication();
+        CommandLine line;
+        line.parser.process(text);  // prints and exits
+        return 0;
+    }
+    QElapsedTimer clock;
+    clock.start();
+    QApplication app(argc, argv);
+    nameApplication();
+    CommandLine line;
+    QCommandLineParser& parser = line.parser;
+    const QCommandLineOption& weightsOption = line.weightsOption;
+    const QCommandLineOption& traceOption = line.traceOption;
+    const QCommandLineOption& quitOption = line.quitOption;
+    const QCommandLineOption& screenshotOption = line.screenshotOption;
+    const QCommandLineOption& startupOption = line.startupOption;
+    const QCommandLineOption& presentationOption = line.presentationOption;
     parser.process(app);
 
     const bool batch = parser.isSet(quitOption) || parser.isSet(screenshotOption);

@@ -11,6 +11,8 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QGuiApplication>
+#include <QScreen>
 #include <QCloseEvent>
 #include <QSettings>
 #include <QSignalBlocker>
@@ -30,7 +32,11 @@ MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent), m_explorer(new widgets::Explorer(this)), m_images(new widgets::DatasetImages(this)) {
     setWindowTitle(QStringLiteral("ExitScope"));
     setObjectName(QStringLiteral("MainWindow"));
-    resize(1500, 940);
+    // 1500x940 where the screen has room, else the screen's free area (a 1280x800 laptop).
+    QSize size(1500, 940);
+    if (const QScreen* screen = QGuiApplication::primaryScreen())
+        size = size.boundedTo(screen->availableGeometry().size());
+    resize(size);
     setAcceptDrops(true);
     m_normalFont = font();
     createDocks();
@@ -44,6 +50,18 @@ void MainWindow::restoreLayout() {
     const QSettings settings;
     restoreGeometry(settings.value(QStringLiteral("windowGeometry")).toByteArray());
     restoreState(settings.value(QStringLiteral("windowState")).toByteArray());
+}
+
+void MainWindow::resetLayout() {
+    const bool banner = m_bannerDock->isVisible();
+    for (QDockWidget* dock : findChildren<QDockWidget*>()) {
+        if (dock == m_bannerDock) continue;
+        dock->setFloating(false);
+        dock->show();
+    }
+    restoreState(m_defaultState);
+    // The notice banner shows only while there is something to say.
+    m_bannerDock->setVisible(banner);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
@@ -105,10 +123,20 @@ void MainWindow::setPresentationMode(bool on) {
         const QSignalBlocker block(m_presentationAction);
         m_presentationAction->setChecked(on);
     }
+    if (on == m_presenting) return;
+    m_presenting = on;
     QFont f = m_normalFont;
     if (on) f.setPointSizeF(f.pointSizeF() * 1.45);
+    // A talk needs the image, its exits and the network, in large type and
+    // within the screen: the other docks step aside until the talk ends.
+    if (on) {
+        m_beforePresentation = saveState();
+        for (const char* name : {"TradeoffDock", "GalleryDock", "HistogramDock", "DetailsDock"})
+            if (auto* dock = findChild<QDockWidget*>(QLatin1String(name))) dock->hide();
+    }
     setFont(f);
     m_inspector->setPresentationMode(on);
+    if (!on) restoreState(m_beforePresentation);
     if (on) {
         m_inspectorDock->show();
         m_inspectorDock->raise();

@@ -2,6 +2,7 @@
 
 #include "core/elastic/elastic_config.h"
 
+#include <QJsonValue>
 #include <QMainWindow>
 
 #include <functional>
@@ -77,6 +78,25 @@ public:
     /// Restores the window size and dock arrangement the user left last time
     /// (QSettings); docks added later keep their default place.
     void restoreLayout();
+    /// Takes the current arrangement as the default that Reset Layout
+    /// restores; call once every dock exists (AnalysisPanels does).
+    void takeDefaultLayout() { m_defaultState = saveState(); }
+    /// View > Reset Layout: every dock back, docked, in the default arrangement.
+    void resetLayout();
+    /// The model weights last opened (absolute path), empty when none.
+    QString weightsPath() const { return m_weightsPath; }
+
+    /// One part of the autosaved session (app/gui/session.h) that a panel
+    /// owns: `save` gives its settings as JSON, `restore` applies them after
+    /// the session's files are open (false with a message naming the problem).
+    struct SessionPart {
+        QString key;
+        std::function<QJsonValue()> save;
+        std::function<bool(const QJsonValue&, QString*)> restore;
+    };
+    /// Adds a part; emit sessionPartChanged() when its settings change.
+    void addSessionPart(SessionPart part) { m_sessionParts.push_back(std::move(part)); }
+    const std::vector<SessionPart>& sessionParts() const { return m_sessionParts; }
 
     bool exportTunedConfig(const QString& path);
     bool exportOutcomesCsv(const QString& path);
@@ -108,6 +128,8 @@ signals:
     void tunedConfigOpened(const QString& path);
     /// Model weights (a checkpoint or an imported model) were opened.
     void weightsOpened(const QString& absolutePath);
+    /// A panel's part of the session changed (the autosave then saves it).
+    void sessionPartChanged();
 
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
@@ -148,6 +170,10 @@ private:
     QString m_lastDir;
     QString m_datasetOverride;
     QByteArray m_defaultState;
+    QByteArray m_beforePresentation;  // the layout presentation mode returns to
+    bool m_presenting = false;
+    QString m_weightsPath;
+    std::vector<SessionPart> m_sessionParts;
     QFont m_normalFont;
 
     std::function<std::optional<core::ElasticSettings>()> m_elasticSettings;

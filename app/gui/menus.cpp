@@ -46,12 +46,7 @@ void MainWindow::createMenus() {
     presentation->setShortcut(QKeySequence(Qt::Key_F5));
     presentation->setToolTip(QStringLiteral("Larger fonts and a step-by-step walk through one image's exits"));
     connect(presentation, &QAction::toggled, this, &MainWindow::setPresentationMode);
-    m_viewMenu->addAction(QStringLiteral("Reset &Layout"), this, [this] {
-        for (QDockWidget* dock : findChildren<QDockWidget*>()) {
-            if (dock != m_bannerDock) dock->setFloating(false);
-        }
-        restoreState(m_defaultState);
-    });
+    m_viewMenu->addAction(QStringLiteral("Reset &Layout"), this, &MainWindow::resetLayout);
     m_viewMenu->addSeparator();
     for (QDockWidget* dock : findChildren<QDockWidget*>()) {
         if (dock != m_bannerDock) m_viewMenu->addAction(dock->toggleViewAction());

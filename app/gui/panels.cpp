@@ -3,6 +3,7 @@
 #include "app/gui/live_runner.h"
 
 #include "app/gui/panels.h"
+#include "app/gui/panel_session.h"
 #include "app/gui/main_window.h"
 #include "core/model/zoo.h"
 #include "core/trace/trace.h"
@@ -26,6 +27,8 @@
 #include <QStatusBar>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace exitscope::app {
 
 namespace {
@@ -43,7 +46,12 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
       m_progress(new widgets::JobProgressWidget) {
     widgets::Explorer* explorer = window.explorer();
 
-    m_networkDock = window.addPanelDock(m_network, QStringLiteral("Network and path"), Qt::BottomDockWidgetArea,
+    // Scrolls rather than push the window past a laptop screen.
+    auto* networkScroll = new QScrollArea;
+    networkScroll->setWidget(m_network);
+    networkScroll->setWidgetResizable(true);
+    networkScroll->setFrameShape(QFrame::NoFrame);
+    m_networkDock = window.addPanelDock(networkScroll, QStringLiteral("Network and path"), Qt::BottomDockWidgetArea,
                                         QStringLiteral("NetworkDock"));
     auto* splitPage = new QWidget;
     auto* splitLayout = new QVBoxLayout(splitPage);
@@ -142,6 +150,11 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
     m_progress->setRunner(m_live->backgroundRunner());
     window.statusBar()->addPermanentWidget(m_progress);
     createRunMenu();
+    addPanelSessionParts(window, m_split, m_elastic);
+    // The network strip gets a third of the height (its drawing needs about 250 px).
+    window.resizeDocks({m_networkDock}, {std::max(250, window.height() / 3)}, Qt::Vertical);
+    // Every dock exists now: this is the arrangement Reset Layout brings back.
+    window.takeDefaultLayout();
 }
 
 void AnalysisPanels::createRunMenu() {

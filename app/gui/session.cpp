@@ -80,10 +80,8 @@ SessionAutosave::SessionAutosave(MainWindow& window, QString file)
     connect(explorer, &widgets::Explorer::tracesChanged, this, &SessionAutosave::scheduleSave);
     connect(explorer, &widgets::Explorer::policyChanged, this, &SessionAutosave::scheduleSave);
     connect(explorer, &widgets::Explorer::selectionChanged, this, &SessionAutosave::scheduleSave);
-    connect(&window, &MainWindow::weightsOpened, this, [this](const QString& path) {
-        m_weights = path;
-        scheduleSave();
-    });
+    connect(&window, &MainWindow::weightsOpened, this, &SessionAutosave::scheduleSave);
+    connect(&window, &MainWindow::sessionPartChanged, this, &SessionAutosave::scheduleSave);
 }
 
 void SessionAutosave::scheduleSave() {
@@ -96,11 +94,16 @@ bool SessionAutosave::saveNow() {
     QJsonArray traces;
     for (const QString& t : {explorer->valSource(), explorer->testSource()})
         if (!t.isEmpty()) traces.append(t);
+    QJsonObject parts;
+    for (const MainWindow::SessionPart& part : m_window.sessionParts()) parts.insert(part.key, part.save());
+    // The weights come from the window, not from a signal: autosave may start after they opened.
     const QJsonObject session{{QStringLiteral("schema"), kSchema},
-                              {QStringLiteral("weights"), m_weights},
+                              {QStringLiteral("weights"), m_window.weightsPath()},
                               {QStringLiteral("traces"), traces},
                               {QStringLiteral("selected"), explorer->selectedSample()},
-                              {QStringLiteral("settings"), settingsToJson(explorer->settings())}};
+                              {QStringLiteral("settings"), settingsToJson(explorer->settings())},
+                              {QStringLiteral("panels"), parts},
+                              {QStringLiteral("layout"), QString::fromLatin1(m_window.saveState().toBase64())}};
     QDir().mkpath(QFileInfo(m_file).absolutePath());
     QSaveFile out(m_file);
     if (!out.open(QIODevice::WriteOnly)) return false;
@@ -143,6 +146,16 @@ bool SessionAutosave::restore(MainWindow& window, const QString& file, QString* 
         explorer->selectSample(j.value(QStringLiteral("selected")).toInt(-1));
     }
     if (!ok) return fail(QStringLiteral("a file of the saved session did not open: %1").arg(window.lastError()));
+    const QJsonObject parts = j.value(QStringLiteral("panels")).toObject();
+    for (const MainWindow::SessionPart& part : window.sessionParts()) {
+        if (!parts.contains(part.key)) continue;
+        QString why;
+        if (!part.restore(parts.value(part.key), &why))
+            return fail(QStringLiteral("its %1 settings were not restored: %2").arg(part.key, why));
+    }
+    const QJsonValue layout = j.value(QStringLiteral("layout"));
+    if (layout.isString() && !window.restoreState(QByteArray::fromBase64(layout.toString().toLatin1())))
+        return fail(QStringLiteral("its dock layout is not one this version can restore"));
     return true;
 }
 

@@ -10,7 +10,8 @@ namespace exitscope::app {
 class MainWindow;
 
 /// Autosaves the session (the weights and traces that are open, the
-/// selected image and every control) to a JSON file a moment after each
+/// selected image, every control, each panel's part (split and elastic
+/// settings, MainWindow::addSessionPart) and the dock layout) to a JSON file a moment after each
 /// change, through QSaveFile, so a crash loses at most the last half second.
 /// A clean exit removes the file (markCleanExit); a file still there at the
 /// next start means the app did not exit cleanly, and main offers to
@@ -44,7 +45,6 @@ private:
 
     MainWindow& m_window;
     QString m_file;
-    QString m_weights;
     QTimer* m_timer;
     bool m_enabled = true;
 };
