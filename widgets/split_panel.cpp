@@ -512,6 +512,11 @@ double SplitPanel::chosenThreshold() const {
     return m_scheduler->profiles()[m_plan.best.profile].threshold;
 }
 
+std::vector<int64_t> SplitPanel::chosenExitHistogram() const {
+    if (!m_scheduler || !m_plan.feasible) return {};
+    return m_scheduler->profiles()[m_plan.best.profile].histogram;
+}
+
 SplitPanel::SplitBar SplitPanel::barFor(const simulator::DesignFigures& f, std::size_t split, bool feasible) const {
     const auto& point = m_scheduler->model().splits()[split];
     const auto& profile = m_scheduler->profiles()[f.profile];

@@ -109,6 +109,8 @@ public:
     int64_t chosenBlocksOnDevice() const;
     /// The chosen design's global threshold; -1 without early exits or design.
     double chosenThreshold() const;
+    /// How many test images leave at each exit under the chosen design (empty when nothing is feasible).
+    std::vector<int64_t> chosenExitHistogram() const;
     const std::vector<SplitBar>& bars() const { return m_bars; }
     /// Milliseconds the last re-plan took (every split, bars included).
     double lastReplanMs() const { return m_replanMs; }

@@ -10,7 +10,10 @@
 #include "app/gui/session.h"
 #include "core/data/registry.h"
 #include "core/trace/trace.h"
+#include "core/policy/decision.h"
 #include "widgets/event_timeline.h"
+#include "widgets/exit_histogram.h"
+#include "widgets/image_inspector.h"
 #include "widgets/explorer.h"
 #include "widgets/gallery_model.h"
 #include "widgets/gallery_view.h"
@@ -24,6 +27,9 @@
 #include <QTest>
 
 #include <gtest/gtest.h>
+
+#include <functional>
+#include <random>
 
 using exitscope::app::AnalysisPanels;
 using exitscope::app::MainWindow;
@@ -189,4 +195,200 @@ TEST(AppState, TheWindowFitsALaptopScreen) {
     const QSize presenting = w.minimumSizeHint().expandedTo(w.minimumSize());
     EXPECT_LE(presenting.height(), 800) << presenting.width() << "x" << presenting.height();
     EXPECT_LE(presenting.width(), 1280) << presenting.width() << "x" << presenting.height();
+}
+
+// ---------------------------------------------------------------------------
+// Every view presents the decision API's exits, scores and boundaries.
+
+namespace {
+
+struct PolicyStep {
+    std::string name;
+    std::function<void(exitscope::widgets::Explorer&)> apply;
+};
+
+std::vector<PolicyStep> policyVariants(const exitscope::core::Trace& test) {
+    using exitscope::core::BudgetUnit;
+    using exitscope::core::ConfidenceCriterion;
+    using exitscope::widgets::PolicyChoice;
+    std::vector<PolicyStep> out;
+    for (auto criterion : {ConfidenceCriterion::MaxSoftmax, ConfidenceCriterion::Entropy, ConfidenceCriterion::Margin})
+        for (bool perExit : {false, true})
+            for (bool calibrated : {false, true})
+                out.push_back({"confidence " + exitscope::core::criterionName(criterion) + (perExit ? " per-exit" : "") +
+                                   (calibrated ? " calibrated" : ""),
+                               [=](exitscope::widgets::Explorer& e) {
+                                   e.setPolicy(PolicyChoice::Confidence);
+                                   e.setCriterion(criterion);
+                                   e.setCalibrated(calibrated);
+                                   e.setPerExit(perExit);
+                                   if (perExit) {
+                                       for (int k = 0; k + 1 < e.numExits(); ++k)
+                                           e.setExitThreshold(k, 0.55f + 0.4f * static_cast<float>(k % 3) / 3.0f);
+                                   } else {
+                                       e.setThreshold(0.8f);
+                                   }
+                               }});
+    out.push_back({"budgeted", [](exitscope::widgets::Explorer& e) {
+                       e.setPolicy(PolicyChoice::Budgeted);
+                       const auto [lo, hi] = e.budgetRange();
+                       e.setBudgetMacs(lo + 0.3 * (hi - lo));
+                   }});
+    out.push_back({"gates", [](exitscope::widgets::Explorer& e) {
+                       e.setPolicy(PolicyChoice::Gates);
+                       e.setAlphaIndex(2);
+                   }});
+    out.push_back({"static", [](exitscope::widgets::Explorer& e) {
+                       e.setPolicy(PolicyChoice::Static);
+                       e.setStaticExit(e.numExits() / 2);
+                   }});
+    const double macs = static_cast<double>(test.exitMacs[1]) + 1.0;
+    const double ms = static_cast<double>(test.exitMs[test.exitMs.size() - 2]) * 1.001;
+    out.push_back({"anytime macs", [=](exitscope::widgets::Explorer& e) {
+                       e.setPolicy(PolicyChoice::Anytime);
+                       e.setAnytimeUnit(BudgetUnit::Macs);
+                       e.setAnytimeBudget(macs);
+                   }});
+    out.push_back({"anytime ms", [=](exitscope::widgets::Explorer& e) {
+                       e.setPolicy(PolicyChoice::Anytime);
+                       e.setAnytimeUnit(BudgetUnit::Milliseconds);
+                       e.setAnytimeBudget(ms);
+                   }});
+    out.push_back({"oracle", [](exitscope::widgets::Explorer& e) { e.setPolicy(PolicyChoice::Oracle); }});
+    return out;
+}
+
+QString fixed(double v, int decimals) { return QString::number(v, 'f', decimals); }
+
+void expectViewsAgree(const QString& model) {
+    MainWindow w;
+    w.setErrorPopups(false);
+    auto* panels = new AnalysisPanels(w);
+    ASSERT_TRUE(w.openTrace(kAssets + model + QStringLiteral("-fashion-mnist-val.safetensors")));
+    ASSERT_TRUE(w.openTrace(kAssets + model + QStringLiteral("-fashion-mnist-test.safetensors")));
+    auto* e = w.explorer();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return e->gateGridReady(); }, 60000)) << "the LEENet alpha grid did not train";
+    auto test = std::make_shared<const exitscope::core::Trace>(*e->testTrace());
+    const int64_t K = test->numExits;
+    auto* inspector = w.findChild<exitscope::widgets::ImageInspector*>();
+    auto* gallery = w.findChild<exitscope::widgets::GalleryView*>();
+    auto* histogram = w.findChild<exitscope::widgets::ExitHistogram*>();
+    ASSERT_TRUE(inspector && gallery && histogram);
+    std::mt19937 rng(7);
+    for (const PolicyStep& variant : policyVariants(*test)) {
+        SCOPED_TRACE(variant.name);
+        variant.apply(*e);
+        ASSERT_TRUE(e->note().isEmpty() || !e->note().contains(QStringLiteral("outside"))) << e->note().toStdString();
+        // The decision API, asked directly with the policy the controls describe.
+        const auto policy = e->policyConfig();
+        const bool oracle = e->settings().policy == exitscope::widgets::PolicyChoice::Oracle;
+        ASSERT_EQ(policy.has_value(), !oracle);
+        const exitscope::core::Decider d = oracle ? exitscope::core::Decider::oracle(test)
+                                                  : exitscope::core::Decider(test, *policy);
+        // The live runner is handed exactly this policy (AnalysisPanels passes policyConfig()).
+        ASSERT_EQ(e->outcome().exitTaken, d.outcome().exitTaken);
+        ASSERT_EQ(e->outcome().prediction, d.outcome().prediction);
+
+        // Histogram bars and gallery groups count the decision API's exits.
+        std::vector<int> count(static_cast<std::size_t>(K), 0), correct(static_cast<std::size_t>(K), 0);
+        for (int64_t n = 0; n < test->numSamples; ++n) {
+            const auto k = static_cast<std::size_t>(d.outcome().exitTaken[static_cast<std::size_t>(n)]);
+            ++count[k];
+            correct[k] += d.outcome().prediction[static_cast<std::size_t>(n)] == test->labels[static_cast<std::size_t>(n)];
+        }
+        ASSERT_EQ(histogram->correctBars().size(), K);
+        for (int64_t k = 0; k < K; ++k) {
+            const auto i = static_cast<std::size_t>(k);
+            EXPECT_EQ(histogram->correctBars()[static_cast<int>(k)], correct[i]) << "exit " << k;
+            EXPECT_EQ(histogram->wrongBars()[static_cast<int>(k)], count[i] - correct[i]) << "exit " << k;
+            EXPECT_EQ(gallery->model()->groupSizes()[i], count[i]) << "exit " << k;
+        }
+
+        for (int i = 0; i < 200; ++i) {
+            const int n = static_cast<int>(rng() % static_cast<unsigned>(test->numSamples));
+            e->selectSample(n);
+            const exitscope::core::SampleDecision s = d.decide(n);
+            // Network view: its path and every exit's tooltip.
+            const auto& path = panels->networkView()->path();
+            ASSERT_EQ(path.exitTaken, s.exitTaken) << "sample " << n;
+            ASSERT_EQ(path.exitsEvaluated.size(), s.steps.size()) << "sample " << n;
+            EXPECT_EQ(path.thresholds, d.boundaries());
+            EXPECT_EQ(path.scoreName.toStdString(), d.scoreName());
+            for (std::size_t j = 0; j < s.steps.size(); ++j) {
+                const auto& step = s.steps[j];
+                EXPECT_EQ(path.exitsEvaluated[j], step.exit);
+                EXPECT_EQ(path.confidences[j], step.score);
+                const QString tip = panels->networkView()->toolTipAt(panels->networkView()->exitRect(step.exit).center());
+                QString expected = QStringLiteral("%1 %2").arg(QString::fromStdString(d.scoreName()), fixed(step.score, 3));
+                if (step.compared)
+                    expected += QStringLiteral(" %1 %2 %3")
+                                    .arg(step.leaves ? (d.comparison() == ">" ? QStringLiteral(">") : QStringLiteral("\u2265"))
+                                                     : (d.comparison() == ">" ? QStringLiteral("\u2264") : QStringLiteral("&lt;")))
+                                    .arg(QString::fromStdString(d.boundaryName()), fixed(step.boundary, 3));
+                EXPECT_TRUE(tip.contains(expected.replace(QStringLiteral(">"), QStringLiteral("&gt;"))))
+                    << "sample " << n << " exit " << step.exit << ": " << tip.toStdString() << " lacks "
+                    << expected.toStdString();
+            }
+            // Inspector rows: the score at every exit and the decision where one was taken.
+            for (int64_t k = 0; k < K; ++k) {
+                EXPECT_EQ(inspector->cellText(static_cast<int>(k), 2), fixed(d.score(n, k), 3)) << "sample " << n << " exit " << k;
+                const QString decision = inspector->cellText(static_cast<int>(k), 4);
+                const auto* step = [&]() -> const exitscope::core::ExitStep* {
+                    for (const auto& st : s.steps)
+                        if (st.exit == k) return &st;
+                    return nullptr;
+                }();
+                if (!step) {
+                    EXPECT_TRUE(decision == QStringLiteral("not run") || decision == QStringLiteral("skipped"))
+                        << decision.toStdString();
+                } else {
+                    EXPECT_TRUE(decision.startsWith(step->leaves ? QStringLiteral("leaves here") : QStringLiteral("continues")))
+                        << "sample " << n << " exit " << k << ": " << decision.toStdString();
+                    EXPECT_EQ(decision.contains(fixed(step->boundary, 3)), step->compared) << decision.toStdString();
+                }
+            }
+        }
+        // Presentation text, exit by exit, for a few images.
+        w.setPresentationMode(true);
+        for (int i = 0; i < 5; ++i) {
+            const int n = static_cast<int>(rng() % static_cast<unsigned>(test->numSamples));
+            e->selectSample(n);
+            const exitscope::core::SampleDecision s = d.decide(n);
+            for (int64_t k = 0; k < K; ++k) {
+                const QString caption = inspector->caption();
+                EXPECT_TRUE(caption.contains(QStringLiteral("%1 %2").arg(QString::fromStdString(d.scoreName()),
+                                                                          fixed(d.score(n, k), 2))))
+                    << caption.toStdString();
+                for (const auto& st : s.steps)
+                    if (st.exit == k && st.compared) EXPECT_TRUE(caption.contains(fixed(st.boundary, 2))) << caption.toStdString();
+                if (k == s.exitTaken) EXPECT_TRUE(caption.contains(QStringLiteral("leaves here"))) << caption.toStdString();
+                inspector->nextStep();
+            }
+        }
+        w.setPresentationMode(false);
+    }
+    // The split panel's chosen design leaves images where the decision API says that design does.
+    const auto chosen = panels->splitPanel()->chosenExitHistogram();
+    if (!chosen.empty()) {
+        exitscope::core::PolicyConfig design;
+        const double threshold = panels->splitPanel()->chosenThreshold();
+        if (threshold < 0) {
+            design.kind = exitscope::core::PolicyKind::Static;
+            design.staticExit = K - 1;
+        } else {
+            design.confidence.thresholds = {static_cast<float>(threshold)};
+        }
+        const exitscope::core::Decider d(test, design);
+        std::vector<int64_t> expected(static_cast<std::size_t>(K), 0);
+        for (auto k : d.outcome().exitTaken) ++expected[static_cast<std::size_t>(k)];
+        EXPECT_EQ(chosen, expected);
+    }
+}
+
+} // namespace
+
+TEST(AppState, EveryViewShowsTheDecisionApisExitsScoresAndBoundariesMsdnet) { expectViewsAgree(QStringLiteral("msdnet")); }
+
+TEST(AppState, EveryViewShowsTheDecisionApisExitsScoresAndBoundariesVggFine) {
+    expectViewsAgree(QStringLiteral("vgg-fine"));
 }
