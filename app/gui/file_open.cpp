@@ -4,7 +4,7 @@
 
 #include "app/gui/model_import.h"
 #include "core/common/error.h"
-#include "core/model/checkpoint.h"
+#include "app/gui/network_backend.h"
 #include "core/trace/trace.h"
 #include "widgets/dataset_images.h"
 #include "widgets/explorer.h"
@@ -55,7 +55,7 @@ bool MainWindow::openWeights(const QString& path) {
     try {
         core::ModelSpec spec;
         try {
-            spec = core::readCheckpointSpec(path.toStdString());
+            spec = networkBackend().readCheckpointSpec(path.toStdString());
         } catch (const core::Error&) {
             // Not a checkpoint: a zip archive may be a TorchScript model,
             // checked in a child process; anything else keeps the error.

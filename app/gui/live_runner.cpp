@@ -1,19 +1,9 @@
-// LibTorch first: Qt's "slots" macro would break its headers (ivalue.h has a slots() method).
-#include "core/executor/executor.h"
-#include "core/model/checkpoint.h"
-#include "core/model/model_loader.h"
-#include "core/model/multi_exit_net.h"
-#include "core/model/tensor_data.h"
-#include "core/model/zoo.h"
-
 #include "app/gui/live_runner.h"
 
-#include "core/policy/decision.h"
-
+#include "app/gui/network_backend.h"
 #include "core/common/error.h"
 #include "core/data/image_folder.h"
-#include "core/data/registry.h"
-#include "core/policy/confidence.h"
+#include "core/policy/decision.h"
 #include "core/trace/trace.h"
 #include "widgets/job_runner.h"
 
@@ -22,26 +12,9 @@
 #include <QFileInfo>
 #include <QTemporaryDir>
 
-#include <mutex>
+#include <algorithm>
 
 namespace exitscope::app {
-
-/// The loaded network, shared by the live jobs (which run one at a time on
-/// the live runner's thread); the mutex makes a path change safe anyway.
-struct LiveRunner::ModelCache {
-    std::mutex mutex;
-    std::string path;
-    std::shared_ptr<core::MultiExitNet> net;
-
-    std::shared_ptr<core::MultiExitNet> get(const std::string& wanted) {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (!net || path != wanted) {
-            net = core::loadModel(wanted);
-            path = wanted;
-        }
-        return net;
-    }
-};
 
 namespace {
 
@@ -66,7 +39,7 @@ core::ImageSet readSingleImage(const QString& imagePath, const core::ModelSpec& 
     }
 }
 
-widgets::SamplePath toSamplePath(const core::ExecutedSample& s, const core::PolicyConfig& policy, int64_t numExits) {
+widgets::SamplePath toSamplePath(const LiveResult& s, const core::PolicyConfig& policy, int64_t numExits) {
     widgets::SamplePath path;
     path.exitsEvaluated = s.exitsEvaluated;
     // What the policy compared, with the names the decision API gives them, as a trace's path shows.
@@ -85,8 +58,7 @@ widgets::SamplePath toSamplePath(const core::ExecutedSample& s, const core::Poli
 } // namespace
 
 LiveRunner::LiveRunner(QObject* parent)
-    : QObject(parent), m_live(new widgets::JobRunner(this)), m_background(new widgets::JobRunner(this)),
-      m_cache(std::make_shared<ModelCache>()) {
+    : QObject(parent), m_live(new widgets::JobRunner(this)), m_background(new widgets::JobRunner(this)) {
     qRegisterMetaType<widgets::SamplePath>();
     connect(m_live, &widgets::JobRunner::finished, this,
             [this](const QVariant& result) { emit pathReady(result.value<widgets::SamplePath>()); });
@@ -112,31 +84,23 @@ quint64 LiveRunner::runImage(std::shared_ptr<const core::ImageSet> images, int64
 quint64 LiveRunner::runLive(std::shared_ptr<const core::ImageSet> images, int64_t index, bool labelKnown,
                             const core::PolicyConfig& policy, const QString& title, const QString& imagePath) {
     const std::string weights = m_checkpoint.toStdString();
-    auto cache = m_cache;
     const auto exitMs = m_exitMs;
     return m_live->start(
         [=](const core::ProgressFn& progress, const core::CancelFlag& cancel) -> QVariant {
             if (weights.empty()) throw core::Error("no model weights are loaded; open a checkpoint first");
             progress({0.1, "loading " + weights});
-            auto net = cache->get(weights);
+            NetworkBackend& backend = networkBackend();
+            const core::ModelSpec spec = backend.modelSpec(weights);
             core::throwIfCancelled(&cancel);
-            const core::ModelSpec& spec = net->spec();
             core::ImageSet single;
             const core::ImageSet* set = images.get();
             if (!set) {
                 single = readSingleImage(imagePath, spec);
                 set = &single;
             }
-            if (index < 0 || static_cast<std::size_t>(index) >= set->size())
-                throw core::Error("image " + std::to_string(index) + " is outside the " +
-                                  std::to_string(set->size()) + " images of " + set->name);
-            core::checkInputCompatible(*set, spec);
             progress({0.4, "running the network"});
-            // Inference mode belongs to the thread that runs the network: this one.
-            c10::InferenceMode inference;
-            core::EarlyExitExecutor executor(net, policy, torch::kCPU, exitMs);
-            const auto results = executor.run(core::imagesToTensor(*set, {index}, spec.normalisation));
-            widgets::SamplePath path = toSamplePath(results.at(0), policy, net->numExits());
+            const LiveResult result = backend.runImage(weights, *set, index, policy, exitMs);
+            widgets::SamplePath path = toSamplePath(result, policy, result.numExits);
             path.label = labelKnown ? set->labels[static_cast<std::size_t>(index)] : -1;
             path.title = title;
             return QVariant::fromValue(path);
@@ -157,16 +121,7 @@ quint64 LiveRunner::profile(const QString& dataset, const core::ProfileOptions& 
     const std::string weights = m_checkpoint.toStdString(), data = dataset.toStdString(), out = outPath.toStdString();
     return m_background->start(
         [=](const core::ProgressFn& progress, const core::CancelFlag& cancel) -> QVariant {
-            progress({0.0, "loading " + weights + " and " + data});
-            auto net = core::loadModel(weights);
-            core::DatasetOptions dopts;  // image folders take the model's input shape
-            dopts.channels = net->spec().channels;
-            dopts.height = net->spec().height;
-            dopts.width = net->spec().width;
-            const core::Dataset ds = core::loadDataset(data, dopts);
-            core::throwIfCancelled(&cancel);
-            const core::Trace trace = core::profileModel(*net, ds, options, progress, &cancel);
-            core::writeTrace(trace, out);
+            networkBackend().profile(weights, data, options, out, progress, cancel);
             return QString::fromStdString(out);
         },
         QStringLiteral("Profiling %1 on %2").arg(QFileInfo(m_checkpoint).fileName(), dataset));
@@ -182,25 +137,7 @@ quint64 LiveRunner::train(const core::ModelSpec& spec, const QString& dataset, c
     const std::string data = dataset.toStdString(), out = outPath.toStdString();
     return m_background->start(
         [=](const core::ProgressFn& progress, const core::CancelFlag& cancel) -> QVariant {
-            progress({0.0, "loading " + data});
-            const core::Dataset ds = core::loadDataset(data);
-            core::ModelSpec full = spec;
-            full.channels = ds.trainImages.channels;
-            full.height = ds.trainImages.height;
-            full.width = ds.trainImages.width;
-            full.classNames = ds.trainImages.classNames;
-            full.dataset = ds.name;
-            auto net = core::buildModel(full);
-            const auto onBatch = [&](const core::TrainProgress& p) {
-                const double fraction =
-                    (static_cast<double>(p.epoch - 1) + static_cast<double>(p.batch) / static_cast<double>(std::max<int64_t>(1, p.batches))) /
-                    static_cast<double>(std::max<int64_t>(1, p.epochs));
-                std::string message = "epoch " + std::to_string(p.epoch) + "/" + std::to_string(p.epochs) + ", loss " +
-                                      std::to_string(p.loss);
-                progress({fraction, message});
-            };
-            core::trainModel(*net, ds, options, onBatch, &cancel);
-            core::saveCheckpoint(*net, out);
+            networkBackend().train(spec, data, options, out, progress, cancel);
             return QString::fromStdString(out);
         },
         QStringLiteral("Training %1 on %2").arg(QString::fromStdString(spec.name), dataset));

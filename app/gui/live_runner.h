@@ -41,8 +41,8 @@ class JobRunner;
 namespace exitscope::app {
 
 /// Runs the real network from the app, always off the GUI thread (through
-/// widgets::JobRunner): one image through the early-exit executor (LibTorch,
-/// under c10::InferenceMode on the worker thread) giving a live
+/// widgets::JobRunner and the network plugin, app/gui/network_backend.h):
+/// one image through the early-exit executor giving a live
 /// widgets::SamplePath for the network view, and profile or train jobs
 /// writing a trace or a checkpoint. Live images go through their own runner,
 /// where the newest image replaces one still running; profile and train
@@ -95,13 +95,11 @@ signals:
     void jobFailed(const QString& error);
 
 private:
-    struct ModelCache;
     quint64 runLive(std::shared_ptr<const core::ImageSet> images, int64_t index, bool labelKnown,
                     const core::PolicyConfig& policy, const QString& title, const QString& imagePath);
 
     widgets::JobRunner* m_live;
     widgets::JobRunner* m_background;
-    std::shared_ptr<ModelCache> m_cache;
     QString m_checkpoint;
     std::vector<float> m_exitMs;
     JobKind m_runningKind = JobKind::Profile;

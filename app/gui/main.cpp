@@ -1,5 +1,6 @@
 #include "app/gui/default_assets.h"
 #include "app/gui/main_window.h"
+#include "app/gui/network_backend.h"
 #include "app/gui/panels.h"
 #include "app/gui/session.h"
 #include "widgets/dataset_images.h"
@@ -11,7 +12,17 @@
 #include <QEvent>
 #include <QPixmap>
 #include <QStringList>
+#include <QStatusBar>
 #include <QTimer>
+
+#include <time.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <sstream>
+#include <string>
 
 #include <cstdio>
 
@@ -21,24 +32,55 @@ void printError(const QString& message) {
     std::fprintf(stderr, "exitscope: error: %s\n", qPrintable(message));
 }
 
-/// Prints the time from the start of main() to the window's first paint,
-/// the first frame the user can interact with (--startup-time).
-class FirstFrameReporter : public QObject {
+/// Milliseconds since this process started (the kernel's start time, 10 ms
+/// resolution), so start-up figures include loading the shared libraries.
+long long msSinceProcessStart() {
+    std::ifstream stat("/proc/self/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) return -1;
+    std::istringstream rest(text.substr(close + 2));
+    std::string field;
+    // Fields 3..21 come first; the start time is field 22, in clock ticks since boot.
+    for (int i = 3; i < 22 && rest >> field;) ++i;
+    unsigned long long startTicks = 0;
+    if (!(rest >> startTicks)) return -1;
+    timespec now{};
+    clock_gettime(CLOCK_BOOTTIME, &now);
+    const double nowMs = static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
+    return static_cast<long long>(nowMs - 1e3 * static_cast<double>(startTicks) / static_cast<double>(sysconf(_SC_CLK_TCK)));
+}
+
+/// Notices the window's first painted frame (and, with --startup-time,
+/// prints it and the moment the default model is fully shown, both from
+/// process start).
+class StartupReporter : public QObject {
 public:
-    explicit FirstFrameReporter(const QElapsedTimer& clock) : m_clock(clock) {}
+    explicit StartupReporter(bool print) : m_print(print) {}
+    void setOnFirstFrame(std::function<void()> f) { m_onFirstFrame = std::move(f); }
 
     bool eventFilter(QObject* watched, QEvent* event) override {
-        if (event->type() == QEvent::Paint && !m_done) {
-            m_done = true;
-            std::printf("exitscope: first frame after %lld ms\n", static_cast<long long>(m_clock.elapsed()));
-            std::fflush(stdout);
+        if (event->type() == QEvent::Paint && !m_painted) {
+            m_painted = true;
+            if (m_print) {
+                std::printf("exitscope: first frame %lld ms after process start\n", msSinceProcessStart());
+                std::fflush(stdout);
+            }
+            if (m_onFirstFrame) m_onFirstFrame();
         }
         return QObject::eventFilter(watched, event);
     }
 
+    void modelShown() const {
+        if (!m_print) return;
+        std::printf("exitscope: model shown %lld ms after process start\n", msSinceProcessStart());
+        std::fflush(stdout);
+    }
+
 private:
-    const QElapsedTimer& m_clock;
-    bool m_done = false;
+    bool m_print;
+    bool m_painted = false;
+    std::function<void()> m_onFirstFrame;
 };
 
 /// The command line: one definition for the window and for the text-only
@@ -105,8 +147,6 @@ int main(int argc, char** argv) {
         line.parser.process(text);  // prints and exits
         return 0;
     }
-    QElapsedTimer clock;
-    clock.start();
     QApplication app(argc, argv);
     nameApplication();
     CommandLine line;
@@ -124,8 +164,9 @@ int main(int argc, char** argv) {
     new exitscope::app::AnalysisPanels(window);  // owned by the window
     window.setErrorPopups(!batch);
     if (!batch) window.restoreLayout();
-    FirstFrameReporter reporter(clock);
-    if (parser.isSet(startupOption)) window.installEventFilter(&reporter);
+    StartupReporter reporter(parser.isSet(startupOption));
+    window.installEventFilter(&reporter);
+    window.statusBar()->showMessage(QStringLiteral("Loading the model and its traces..."));
     window.show();
 
     QStringList errors;
@@ -143,40 +184,23 @@ int main(int argc, char** argv) {
             errors << assets.missingMessage();
         }
     }
-    // After a crash (the autosaved session is still there) offer to bring
-    // it back instead of the defaults; batch runs never touch the session.
     const QString sessionFile = exitscope::app::SessionAutosave::defaultFile();
-    bool restored = false;
-    if (!batch && exitscope::app::SessionAutosave::hasUnfinishedSession(sessionFile) &&
-        QMessageBox::question(&window, QStringLiteral("Restore the last session?"),
-                              QStringLiteral("ExitScope did not close normally last time. Open the files and "
-                                             "controls it had then?"),
-                              QMessageBox::Yes | QMessageBox::No, QMessageBox::Yes) == QMessageBox::Yes) {
-        QString error;
-        restored = exitscope::app::SessionAutosave::restore(window, sessionFile, &error);
-        if (!restored) window.reportError(error);
-    }
-    if (!restored) {
-        if (!weights.isEmpty() && !window.openWeights(weights)) errors << window.lastError();
-        for (const QString& trace : traces) {
-            if (!window.openTrace(trace)) errors << window.lastError();
-        }
-    }
+    exitscope::app::SessionAutosave* autosave = nullptr;
+    int status = 0;
 
-    if (parser.isSet(presentationOption)) window.setPresentationMode(true);
-    if (!batch) {
-        auto* autosave = new exitscope::app::SessionAutosave(window, sessionFile);
-        autosave->saveNow();
-        const int status = app.exec();
-        autosave->markCleanExit();
-        return status;
-    }
-
-    // Wait for the event loop so that layouts and the plots have settled
-    // before the window is grabbed or reported as shown.
-    int status = errors.isEmpty() ? 0 : 1;
-    QTimer::singleShot(0, &window, [&] {
+    // Everything is loaded and shown: start autosaving, or, for batch runs,
+    // take the picture and quit.
+    auto finished = [&] {
+        if (parser.isSet(presentationOption)) window.setPresentationMode(true);
         QApplication::processEvents();
+        reporter.modelShown();
+        if (!batch) {
+            autosave = new exitscope::app::SessionAutosave(window, sessionFile);
+            autosave->saveNow();
+            window.statusBar()->showMessage(QStringLiteral("Ready"), 3000);
+            return;
+        }
+        status = errors.isEmpty() ? 0 : 1;
         if (parser.isSet(screenshotOption)) {
             // The picture should show the thumbnails, which load on a worker
             // thread; wait for them a little (not at all when they cannot come).
@@ -187,8 +211,6 @@ int main(int argc, char** argv) {
                 QApplication::processEvents(QEventLoop::AllEvents, 50);
             }
             QApplication::processEvents();
-        }
-        if (parser.isSet(screenshotOption)) {
             const QString file = parser.value(screenshotOption);
             if (!window.grab().save(file)) {
                 errors << QStringLiteral("%1: cannot save the screenshot").arg(file);
@@ -197,6 +219,60 @@ int main(int argc, char** argv) {
         }
         for (const QString& error : errors) printError(error);
         QApplication::exit(status);
+    };
+
+    // The weights need the network plugin: opened once it has loaded, the
+    // traces and the window meanwhile already on screen.
+    QTimer backendWait;
+    backendWait.setInterval(20);
+    QObject::connect(&backendWait, &QTimer::timeout, &window, [&] {
+        if (!exitscope::app::networkBackendReady()) return;
+        backendWait.stop();
+        if (!window.openWeights(weights)) errors << window.lastError();
+        finished();
     });
-    return app.exec();
+
+    bool started = false;
+    auto load = [&] {
+        if (started) return;
+        started = true;
+        // After a crash (the autosaved session is still there) offer to bring
+        // it back instead of the defaults; batch runs never touch the session.
+        if (!batch && exitscope::app::SessionAutosave::hasUnfinishedSession(sessionFile) &&
+            QMessageBox::question(&window, QStringLiteral("Restore the last session?"),
+                                  QStringLiteral("ExitScope did not close normally last time. Open the files and "
+                                                 "controls it had then?"),
+                                  QMessageBox::Yes | QMessageBox::No, QMessageBox::Yes) == QMessageBox::Yes) {
+            QString error;
+            if (!exitscope::app::SessionAutosave::restore(window, sessionFile, &error)) window.reportError(error);
+            finished();
+            return;
+        }
+        for (const QString& trace : traces) {
+            if (!window.openTrace(trace)) errors << window.lastError();
+        }
+        if (weights.isEmpty()) {
+            finished();
+        } else {
+            window.statusBar()->showMessage(QStringLiteral("Loading the network library for %1...").arg(weights));
+            backendWait.start();
+        }
+    };
+    // Files load once the first frame is on screen (or after a moment where
+    // no frame is painted, as on the offscreen platform).
+    // LibTorch loads on a thread of its own from then on: not before, as the
+    // loader's lock would hold up the Qt plugins the first frame needs.
+    reporter.setOnFirstFrame([&] {
+        exitscope::app::preloadNetworkBackend();
+        QTimer::singleShot(0, &window, load);
+    });
+    QTimer::singleShot(300, &window, [&] {
+        exitscope::app::preloadNetworkBackend();
+        load();
+    });
+
+    const int result = app.exec();
+    if (autosave) autosave->markCleanExit();
+    exitscope::app::finishNetworkPreload();
+    return batch ? status : result;
 }

@@ -1,11 +1,9 @@
-// LibTorch (through live_runner.h) must come before any Qt header: Qt's
-// `slots` macro breaks LibTorch's ivalue.h.
 #include "app/gui/live_runner.h"
 
 #include "app/gui/panels.h"
 #include "app/gui/panel_session.h"
 #include "app/gui/main_window.h"
-#include "core/model/zoo.h"
+#include "app/gui/network_backend.h"
 #include "core/trace/trace.h"
 #include "core/config/tuned_config.h"
 #include "widgets/dataset_images.h"
@@ -263,7 +261,12 @@ void AnalysisPanels::profileInBackground() {
 
 void AnalysisPanels::trainInBackground() {
     QStringList names;
-    for (const auto& n : core::zooModelNames()) names << QString::fromStdString(n);
+    try {
+        for (const auto& n : networkBackend().zooModelNames()) names << QString::fromStdString(n);
+    } catch (const std::exception& e) {
+        m_window.reportError(QString::fromStdString(e.what()));
+        return;
+    }
     bool ok = false;
     const QString model = QInputDialog::getItem(&m_window, QStringLiteral("Train"), QStringLiteral("Model:"), names, 0, false, &ok);
     if (!ok) return;

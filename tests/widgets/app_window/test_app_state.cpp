@@ -2,7 +2,6 @@
 // the layout Reset Layout brings back, a session that restores the weights,
 // the layout and the panels' settings, views that drop stale results, and a
 // window that fits a laptop screen.
-// LibTorch (through live_runner.h) before any Qt header.
 #include "app/gui/live_runner.h"
 
 #include "app/gui/main_window.h"

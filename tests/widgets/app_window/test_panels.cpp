@@ -1,7 +1,6 @@
 // The analysis panels wired into the main window: the network view follows
 // the selection, imported models open through the child-process check, and
 // a dropped image runs through the real network and agrees with the trace.
-// LibTorch (through live_runner.h) before any Qt header.
 #include "app/gui/live_runner.h"
 
 #include "app/gui/main_window.h"
