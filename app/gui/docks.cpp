@@ -2,13 +2,13 @@
 // movable by the user.
 #include "app/gui/main_window.h"
 
-#include "widgets/controls_panel.h"
-#include "widgets/exit_histogram.h"
-#include "widgets/explorer.h"
-#include "widgets/gallery_view.h"
-#include "widgets/image_inspector.h"
-#include "widgets/model_summary.h"
-#include "widgets/tradeoff_plot.h"
+#include "widgets/explorer/controls_panel.h"
+#include "widgets/explorer/exit_histogram.h"
+#include "widgets/explorer/explorer.h"
+#include "widgets/gallery/gallery_view.h"
+#include "widgets/explorer/image_inspector.h"
+#include "widgets/common/model_summary.h"
+#include "widgets/explorer/tradeoff_plot.h"
 
 #include <QDockWidget>
 #include <QLabel>

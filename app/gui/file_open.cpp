@@ -6,10 +6,10 @@
 #include "core/common/error.h"
 #include "app/gui/network_backend.h"
 #include "core/trace/trace.h"
-#include "widgets/dataset_images.h"
-#include "widgets/explorer.h"
-#include "widgets/model_summary.h"
-#include "widgets/trace_overview.h"
+#include "widgets/gallery/dataset_images.h"
+#include "widgets/explorer/explorer.h"
+#include "widgets/common/model_summary.h"
+#include "widgets/common/trace_overview.h"
 
 #include <QDir>
 #include <QFile>

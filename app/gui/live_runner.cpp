@@ -5,7 +5,7 @@
 #include "core/data/image_folder.h"
 #include "core/policy/decision.h"
 #include "core/trace/trace.h"
-#include "widgets/job_runner.h"
+#include "widgets/common/job_runner.h"
 
 #include <QDir>
 #include <QFile>

@@ -26,7 +26,7 @@
 #include "core/policy/policy.h"
 #include "core/profile/profiler.h"
 #include "core/train/trainer.h"
-#include "widgets/network_view.h"
+#include "widgets/network/network_view.h"
 
 #include <QObject>
 #include <QString>

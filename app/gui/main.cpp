@@ -3,7 +3,7 @@
 #include "app/gui/network_backend.h"
 #include "app/gui/panels.h"
 #include "app/gui/session.h"
-#include "widgets/dataset_images.h"
+#include "widgets/gallery/dataset_images.h"
 
 #include <QApplication>
 #include <QMessageBox>

@@ -2,12 +2,12 @@
 
 #include "core/data/dataset.h"
 #include "core/model/model_info.h"
-#include "widgets/dataset_images.h"
-#include "widgets/exit_histogram.h"
-#include "widgets/explorer.h"
-#include "widgets/explorer_export.h"
-#include "widgets/image_inspector.h"
-#include "widgets/tradeoff_plot.h"
+#include "widgets/gallery/dataset_images.h"
+#include "widgets/explorer/exit_histogram.h"
+#include "widgets/explorer/explorer.h"
+#include "widgets/explorer/explorer_export.h"
+#include "widgets/explorer/image_inspector.h"
+#include "widgets/explorer/tradeoff_plot.h"
 
 #include <QAction>
 #include <QApplication>

@@ -2,10 +2,10 @@
 // reset), View (docks, presentation mode) and Export.
 #include "app/gui/main_window.h"
 
-#include "widgets/exit_histogram.h"
-#include "widgets/explorer.h"
-#include "widgets/image_inspector.h"
-#include "widgets/tradeoff_plot.h"
+#include "widgets/explorer/exit_histogram.h"
+#include "widgets/explorer/explorer.h"
+#include "widgets/explorer/image_inspector.h"
+#include "widgets/explorer/tradeoff_plot.h"
 
 #include <QAction>
 #include <QDockWidget>

@@ -6,8 +6,8 @@
 #include "core/common/error.h"
 #include "core/elastic/elastic_config.h"
 #include "simulator/platform/platform.h"
-#include "widgets/elastic_panel.h"
-#include "widgets/split_panel.h"
+#include "widgets/elastic/elastic_panel.h"
+#include "widgets/split/split_panel.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>

@@ -6,13 +6,13 @@
 #include "app/gui/network_backend.h"
 #include "core/trace/trace.h"
 #include "core/config/tuned_config.h"
-#include "widgets/dataset_images.h"
-#include "widgets/elastic_panel.h"
-#include "widgets/event_timeline.h"
-#include "widgets/explorer.h"
-#include "widgets/job_runner.h"
-#include "widgets/network_view.h"
-#include "widgets/split_panel.h"
+#include "widgets/gallery/dataset_images.h"
+#include "widgets/elastic/elastic_panel.h"
+#include "widgets/split/event_timeline.h"
+#include "widgets/explorer/explorer.h"
+#include "widgets/common/job_runner.h"
+#include "widgets/network/network_view.h"
+#include "widgets/split/split_panel.h"
 
 #include <QDir>
 #include <QDockWidget>

@@ -1,7 +1,7 @@
 #include "app/gui/session.h"
 
 #include "app/gui/main_window.h"
-#include "widgets/explorer.h"
+#include "widgets/explorer/explorer.h"
 
 #include <QDir>
 #include <QFile>

@@ -1,6 +1,6 @@
 #include "core/trace/trace.h"
-#include "widgets/elastic_panel.h"
-#include "widgets/job_runner.h"
+#include "widgets/elastic/elastic_panel.h"
+#include "widgets/common/job_runner.h"
 
 #include <QCoreApplication>
 #include <QDir>

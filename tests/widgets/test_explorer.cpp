@@ -1,8 +1,8 @@
 #include "core/policy/gates.h"
 #include "explorer_fixture.h"
-#include "widgets/class_table_model.h"
-#include "widgets/explorer.h"
-#include "widgets/gallery_model.h"
+#include "widgets/explorer/class_table_model.h"
+#include "widgets/explorer/explorer.h"
+#include "widgets/gallery/gallery_model.h"
 
 #include <QSignalSpy>
 #include <QTemporaryDir>

@@ -1,6 +1,6 @@
 // The gallery's grid view: geometry by hand, keyboard moves, and that only
 // the cells on screen are asked for data, however many rows the model has.
-#include "widgets/gallery_grid.h"
+#include "widgets/gallery/gallery_grid.h"
 
 #include <QAbstractListModel>
 #include <QScrollBar>

@@ -1,5 +1,5 @@
 #include "core/common/error.h"
-#include "widgets/job_runner.h"
+#include "widgets/common/job_runner.h"
 
 #include <QApplication>
 #include <QElapsedTimer>

@@ -2,7 +2,7 @@
 #include "core/policy/confidence.h"
 #include "core/policy/decision.h"
 #include "core/trace/trace.h"
-#include "widgets/network_view.h"
+#include "widgets/network/network_view.h"
 
 #include <QDir>
 #include <QImage>

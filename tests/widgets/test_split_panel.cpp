@@ -1,7 +1,7 @@
 #include "core/trace/trace.h"
 #include "simulator/platform/platform.h"
-#include "widgets/event_timeline.h"
-#include "widgets/split_panel.h"
+#include "widgets/split/event_timeline.h"
+#include "widgets/split/split_panel.h"
 
 #include <QCoreApplication>
 #include <QDir>

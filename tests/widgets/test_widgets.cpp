@@ -1,8 +1,8 @@
 #include "core/model/model_info.h"
 #include "core/trace/trace.h"
-#include "widgets/exit_summary_model.h"
-#include "widgets/model_summary.h"
-#include "widgets/trace_overview.h"
+#include "widgets/common/exit_summary_model.h"
+#include "widgets/common/model_summary.h"
+#include "widgets/common/trace_overview.h"
 
 #include <QDir>
 #include <QFile>

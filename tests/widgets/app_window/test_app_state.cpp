@@ -10,14 +10,14 @@
 #include "core/data/registry.h"
 #include "core/trace/trace.h"
 #include "core/policy/decision.h"
-#include "widgets/event_timeline.h"
-#include "widgets/exit_histogram.h"
-#include "widgets/image_inspector.h"
-#include "widgets/explorer.h"
-#include "widgets/gallery_model.h"
-#include "widgets/gallery_view.h"
-#include "widgets/network_view.h"
-#include "widgets/split_panel.h"
+#include "widgets/split/event_timeline.h"
+#include "widgets/explorer/exit_histogram.h"
+#include "widgets/explorer/image_inspector.h"
+#include "widgets/explorer/explorer.h"
+#include "widgets/gallery/gallery_model.h"
+#include "widgets/gallery/gallery_view.h"
+#include "widgets/network/network_view.h"
+#include "widgets/split/split_panel.h"
 
 #include <QDockWidget>
 #include <QImage>

@@ -5,7 +5,7 @@
 #include "core/config/tuned_config.h"
 #include "core/trace/trace.h"
 #include "tests/widgets/explorer_fixture.h"
-#include "widgets/explorer.h"
+#include "widgets/explorer/explorer.h"
 
 #include <QApplication>
 #include <QDir>

@@ -10,10 +10,10 @@
 #include "core/policy/policy.h"
 #include "core/trace/trace.h"
 #include "tests/widgets/explorer_fixture.h"
-#include "widgets/elastic_panel.h"
-#include "widgets/explorer.h"
-#include "widgets/job_runner.h"
-#include "widgets/network_view.h"
+#include "widgets/elastic/elastic_panel.h"
+#include "widgets/explorer/explorer.h"
+#include "widgets/common/job_runner.h"
+#include "widgets/network/network_view.h"
 
 #include <QElapsedTimer>
 #include <QFile>

@@ -4,7 +4,7 @@
 #include "app/gui/session.h"
 #include "core/trace/trace.h"
 #include "tests/widgets/explorer_fixture.h"
-#include "widgets/explorer.h"
+#include "widgets/explorer/explorer.h"
 
 #include <QFile>
 #include <QFileInfo>
