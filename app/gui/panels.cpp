@@ -149,8 +149,8 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
     window.statusBar()->addPermanentWidget(m_progress);
     createRunMenu();
     addPanelSessionParts(window, m_split, m_elastic);
-    // The network strip gets a third of the height (its drawing needs about 250 px).
-    window.resizeDocks({m_networkDock}, {std::max(250, window.height() / 3)}, Qt::Vertical);
+    // The network strip gets a third of the height (its drawing needs about 250-330 px).
+    window.resizeDocks({m_networkDock}, {std::max(250, window.height() * 36 / 100)}, Qt::Vertical);
     // Every dock exists now: this is the arrangement Reset Layout brings back.
     window.takeDefaultLayout();
 }

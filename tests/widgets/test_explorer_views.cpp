@@ -188,8 +188,8 @@ TEST(DatasetImages, AMissingDataSetIsANoteNotACrash) {
 TEST(DatasetImages, AnImageFolderComesInTheShapeAsked) {
     QTemporaryDir dir;
     ASSERT_TRUE(dir.isValid());
-    for (const QString split : {QStringLiteral("train"), QStringLiteral("test")}) {
-        for (const QString cls : {QStringLiteral("blue"), QStringLiteral("red")}) {
+    for (const QString& split : {QStringLiteral("train"), QStringLiteral("test")}) {
+        for (const QString& cls : {QStringLiteral("blue"), QStringLiteral("red")}) {
             ASSERT_TRUE(QDir(dir.path()).mkpath(QStringLiteral("%1/%2").arg(split, cls)));
             QImage picture(20, 20, QImage::Format_RGB888);
             picture.fill(cls == QLatin1String("red") ? QColor(255, 0, 0) : QColor(0, 0, 255));
