@@ -73,7 +73,7 @@ bool MainWindow::openWeights(const QString& path) {
         static_cast<widgets::TraceOverview*>(m_traceTabs->widget(i))->setReferenceWeightsHash(m_model->weightsHash());
     }
     m_lastDir = QFileInfo(path).absolutePath();
-    m_weightsPath = QFileInfo(path).absoluteFilePath();
+    m_explorer->setWeightsPath(QFileInfo(path).absoluteFilePath());
     statusBar()->showMessage(QStringLiteral("Loaded weights %1").arg(path));
     emit weightsOpened(QFileInfo(path).absoluteFilePath());
     return true;

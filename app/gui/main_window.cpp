@@ -52,6 +52,8 @@ void MainWindow::restoreLayout() {
     restoreState(settings.value(QStringLiteral("windowState")).toByteArray());
 }
 
+QString MainWindow::weightsPath() const { return m_explorer->weightsPath(); }
+
 void MainWindow::resetLayout() {
     const bool banner = m_bannerDock->isVisible();
     for (QDockWidget* dock : findChildren<QDockWidget*>()) {

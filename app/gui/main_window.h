@@ -84,7 +84,7 @@ public:
     /// View > Reset Layout: every dock back, docked, in the default arrangement.
     void resetLayout();
     /// The model weights last opened (absolute path), empty when none.
-    QString weightsPath() const { return m_weightsPath; }
+    QString weightsPath() const;
 
     /// One part of the autosaved session (app/gui/session.h) that a panel
     /// owns: `save` gives its settings as JSON, `restore` applies them after
@@ -172,7 +172,6 @@ private:
     QByteArray m_defaultState;
     QByteArray m_beforePresentation;  // the layout presentation mode returns to
     bool m_presenting = false;
-    QString m_weightsPath;
     std::vector<SessionPart> m_sessionParts;
     QFont m_normalFont;
 

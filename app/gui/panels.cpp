@@ -103,15 +103,12 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
 
     connect(explorer, &widgets::Explorer::tracesChanged, this, &AnalysisPanels::onTracesChanged);
     connect(explorer, &widgets::Explorer::selectionChanged, this, [this] {
-        m_showingLive = false;
         showSelectedPath();
         m_elastic->setSelectedSample(m_window.explorer()->selectedSample());
     });
-    // A live path answers for the policy it ran with; another policy shows the trace's path again.
-    connect(explorer, &widgets::Explorer::policyChanged, this, [this] { m_showingLive = false; });
-    connect(explorer, &widgets::Explorer::outcomeChanged, this, [this] {
-        if (!m_showingLive) showSelectedPath();
-    });
+    // The explorer drops a live result when the policy or the selection changes.
+    connect(explorer, &widgets::Explorer::outcomeChanged, this, &AnalysisPanels::showSelectedPath);
+    connect(explorer, &widgets::Explorer::liveResultChanged, this, &AnalysisPanels::showSelectedPath);
     connect(m_split, &widgets::SplitPanel::designChanged, this,
             [this](qint64 blocksOnDevice, double) { m_network->setSplit(blocksOnDevice); });
     connect(m_split, &widgets::SplitPanel::conditionsChanged, this,
@@ -127,11 +124,19 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
                                      .arg(path, m_window.explorer()->whyNotDeployable()));
             return;
         }
+        m_liveImage = QImage(path);
+        m_livePolicy = core::policyToJson(*policy).dump();
         m_live->runImageFile(path, *policy);
     });
     connect(m_live, &LiveRunner::pathReady, this, [this](const widgets::SamplePath& path) {
-        m_showingLive = true;
-        m_network->setPath(path);
+        widgets::Explorer* explorer = m_window.explorer();
+        const auto policy = explorer->policyConfig();
+        if (!policy || core::policyToJson(*policy).dump() != m_livePolicy) {
+            m_window.reportDone(QStringLiteral("Live: %1 ran with a policy changed since; run it again").arg(path.title));
+            return;
+        }
+        // The state holds the live result; the network view and the inspector show it from there.
+        explorer->setLiveResult(path, m_liveImage);
         m_networkDock->show();
         m_networkDock->raise();
         m_window.reportDone(QStringLiteral("Live: %1 left at exit %2").arg(path.title).arg(path.exitTaken));
@@ -182,7 +187,6 @@ QString AnalysisPanels::splitsPathForTrace() const {
 
 void AnalysisPanels::onTracesChanged() {
     const core::Trace* trace = m_window.explorer()->testTrace();
-    m_showingLive = false;
     if (!trace) {
         m_network->clearModel();
         return;
@@ -204,6 +208,10 @@ void AnalysisPanels::onTracesChanged() {
 
 void AnalysisPanels::showSelectedPath() {
     const widgets::Explorer* explorer = m_window.explorer();
+    if (explorer->liveResult()) {
+        m_network->setPath(explorer->liveResult()->path);
+        return;
+    }
     const core::Decider* decider = explorer->decider();
     const int row = explorer->selectedSample();
     if (!decider || row < 0 || row >= explorer->numSamples()) {
@@ -233,6 +241,8 @@ void AnalysisPanels::runSelectedLive() {
         m_window.reportError(QStringLiteral("the live run needs a deployable policy; %1").arg(explorer->whyNotDeployable()));
         return;
     }
+    m_liveImage = m_window.images()->image(trace->sampleIndex[static_cast<std::size_t>(row)]);
+    m_livePolicy = core::policyToJson(*policy).dump();
     m_live->runImage(images, trace->sampleIndex[static_cast<std::size_t>(row)], *policy,
                      QStringLiteral("test sample %1").arg(row));
 }

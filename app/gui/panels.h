@@ -1,7 +1,10 @@
 #pragma once
 
+#include <QImage>
 #include <QObject>
 #include <QString>
+
+#include <string>
 
 class QAction;
 class QDockWidget;
@@ -55,7 +58,8 @@ private:
     LiveRunner* m_live;
     widgets::JobProgressWidget* m_progress;
     QDockWidget* m_networkDock = nullptr;
-    bool m_showingLive = false;
+    QImage m_liveImage;        // the picture of the live run in flight
+    std::string m_livePolicy;  // its policy (JSON): a result for another one is not shown
 };
 
 } // namespace exitscope::app

@@ -88,6 +88,8 @@ Explorer::Explorer(QObject* parent)
         m_gateNote = QStringLiteral("Training the LEENet gates failed: %1").arg(message);
         emit gateGridChanged();
     });
+    // Connected first, so every view sees the live result gone before it redraws for the new policy.
+    connect(this, &Explorer::policyChanged, this, &Explorer::clearLiveResult);
 }
 
 Explorer::~Explorer() = default;
@@ -529,7 +531,26 @@ void Explorer::selectSample(int row) {
     if (row < -1 || row >= numSamples()) row = -1;
     if (row == m_selected) return;
     m_selected = row;
+    clearLiveResult();
     emit selectionChanged(row);
+}
+
+void Explorer::setWeightsPath(const QString& path) {
+    if (path == m_weights) return;
+    m_weights = path;
+    clearLiveResult();
+    emit weightsChanged(path);
+}
+
+void Explorer::setLiveResult(const SamplePath& path, const QImage& image) {
+    m_live = LiveImage{path, image};
+    emit liveResultChanged();
+}
+
+void Explorer::clearLiveResult() {
+    if (!m_live) return;
+    m_live.reset();
+    emit liveResultChanged();
 }
 
 } // namespace exitscope::widgets

@@ -7,7 +7,10 @@
 #include "core/policy/decision.h"
 #include "core/policy/policy.h"
 #include "core/trace/trace.h"
+#include "widgets/common/sample_path.h"
 #include "widgets/explorer/explorer_settings.h"
+
+#include <QImage>
 
 #include <QObject>
 #include <QString>
@@ -170,6 +173,21 @@ public:
     /// A one-line description of the current policy and its parameters.
     QString describePolicy() const;
 
+    // --- weights and the live network --------------------------------------
+    /// The model weights the live runner uses (absolute path; empty: none).
+    QString weightsPath() const { return m_weights; }
+    void setWeightsPath(const QString& path);
+    /// The last image run through the real network, with the picture that
+    /// ran; it belongs to the policy it ran with and the image that was
+    /// selected, so a policy or selection change clears it.
+    struct LiveImage {
+        SamplePath path;
+        QImage image;
+    };
+    const std::optional<LiveImage>& liveResult() const { return m_live; }
+    void setLiveResult(const SamplePath& path, const QImage& image);
+    void clearLiveResult();
+
     // --- selection -----------------------------------------------------------
     /// The selected row of the test trace, or -1.
     int selectedSample() const { return m_selected; }
@@ -189,6 +207,10 @@ signals:
     void curvesChanged();
     /// The alpha grid started, progressed or finished training.
     void gateGridChanged();
+    /// Other weights were opened.
+    void weightsChanged(const QString& path);
+    /// A live result arrived or was cleared.
+    void liveResultChanged();
 
 private:
     friend class SettingsCommand;
@@ -223,6 +245,8 @@ private:
     std::optional<core::BudgetedBatchFit> m_fit;
     TradeoffCurves m_curves;
     int m_selected = -1;
+    QString m_weights;
+    std::optional<LiveImage> m_live;
     QUndoStack* m_undo;
 };
 

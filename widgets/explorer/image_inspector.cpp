@@ -136,6 +136,7 @@ ImageInspector::ImageInspector(Explorer* explorer, DatasetImages* images, QWidge
         refresh();
     });
     connect(images, &DatasetImages::changed, this, &ImageInspector::refresh);
+    connect(explorer, &Explorer::liveResultChanged, this, &ImageInspector::refresh);
     refresh();
 }
 
@@ -179,7 +180,74 @@ QWidget* ImageInspector::plotWidget() const {
     return m_plot;
 }
 
+void ImageInspector::refreshLive() {
+    const Explorer::LiveImage& live = *m_explorer->liveResult();
+    const SamplePath& path = live.path;
+    const QStringList names = m_explorer->classNames();
+    const int K = std::max(m_explorer->numExits(), static_cast<int>(path.thresholds.size()) + 1);
+    for (int g = 0; g < m_plot->graphCount(); ++g) m_plot->graph(g)->data()->clear();
+    if (live.image.isNull()) {
+        m_picture->setPixmap({});
+        m_picture->setText(QStringLiteral("no image"));
+    } else {
+        m_picture->setPixmap(QPixmap::fromImage(
+            live.image.scaled(kPictureSide, kPictureSide, Qt::KeepAspectRatio, Qt::FastTransformation)));
+    }
+    const QString answer = names.value(static_cast<int>(path.predicted), QStringLiteral("class %1").arg(path.predicted));
+    QString header = QStringLiteral("<b>LIVE: %1</b> (run through the real network)<br>").arg(path.title.toHtmlEscaped());
+    header += path.label >= 0 ? QStringLiteral("True class: <b>%1</b><br>").arg(names.value(static_cast<int>(path.label)).toHtmlEscaped())
+                              : QStringLiteral("True class: unknown<br>");
+    header += QStringLiteral("Answer: <b>%1</b> at exit %2 of %3").arg(answer.toHtmlEscaped()).arg(path.exitTaken).arg(K - 1);
+    m_header->setText(header);
+    const QString scoreTitle = path.scoreName.left(1).toUpper() + path.scoreName.mid(1);
+    m_plotTitle->setText(path.thresholds.empty() ? QStringLiteral("%1 at each exit (nothing compared)").arg(scoreTitle)
+                                                 : QStringLiteral("%1 at each exit; dashed: %2").arg(scoreTitle, path.boundaryName));
+    m_plot->yAxis->setLabel(scoreTitle);
+    m_table->setRowCount(K);
+    for (int k = 0; k < K; ++k) {
+        int slot = -1;
+        for (std::size_t j = 0; j < path.exitsEvaluated.size(); ++j)
+            if (path.exitsEvaluated[j] == k) slot = static_cast<int>(j);
+        const bool left = k == path.exitTaken;
+        QString decision = slot < 0 ? (k < path.exitTaken ? QStringLiteral("skipped") : QStringLiteral("not run"))
+                                    : left ? QStringLiteral("leaves here") : QStringLiteral("continues");
+        if (slot >= 0 && !path.comparison.isEmpty() && k < static_cast<int>(path.thresholds.size()))
+            decision += QStringLiteral(" (%1 %2 %3)")
+                            .arg(left ? path.comparison
+                                      : (path.comparison == QStringLiteral(">") ? QStringLiteral("\u2264") : QStringLiteral("<")),
+                                 path.boundaryName)
+                            .arg(path.thresholds[static_cast<std::size_t>(k)], 0, 'f', 3);
+        const QStringList cells = {QString::number(k), left ? answer : QString(),
+                                   slot >= 0 ? QString::number(path.confidences[static_cast<std::size_t>(slot)], 'f', 3) : QString(),
+                                   QString(), decision};
+        for (int c = 0; c < ColumnCount; ++c) {
+            QTableWidgetItem* item = m_table->item(k, c);
+            if (!item) {
+                item = new QTableWidgetItem;
+                m_table->setItem(k, c, item);
+            }
+            item->setText(cells[c]);
+            item->setBackground(left ? QBrush(QColor(0xdf, 0xf0, 0xd8)) : QBrush());
+            item->setForeground(k > path.exitTaken ? QBrush(QColor(0x90, 0x90, 0x90)) : QBrush());
+        }
+        if (slot >= 0) m_plot->graph(0)->addData(k, path.confidences[static_cast<std::size_t>(slot)]);
+        if (k < static_cast<int>(path.thresholds.size()))
+            m_plot->graph(1)->addData(k, std::min(path.thresholds[static_cast<std::size_t>(k)], 1.0f));
+        if (left && slot >= 0) m_plot->graph(2)->addData(k, path.confidences[static_cast<std::size_t>(slot)]);
+    }
+    for (int c = 0; c < ColumnCount; ++c)
+        if (c != Top3Column) m_table->resizeColumnToContents(c);
+    m_plot->xAxis->setRange(-0.5, K - 0.5);
+    m_plottedTitle.clear();  // the next trace refresh lays the plot out again
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+    m_caption->clear();
+}
+
 void ImageInspector::refresh() {
+    if (m_explorer->liveResult()) {
+        refreshLive();
+        return;
+    }
     const int n = m_explorer->selectedSample();
     const core::Trace* t = m_explorer->testTrace();
     const int K = m_explorer->numExits();

@@ -45,6 +45,8 @@ public:
 
 private:
     void refresh();
+    /// Shows the explorer's live result (an image run through the real network).
+    void refreshLive();
     void updateCaption();
 
     Explorer* m_explorer;

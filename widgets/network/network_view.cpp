@@ -4,7 +4,6 @@
 
 #include "core/common/error.h"
 #include "core/policy/confidence.h"
-#include "core/policy/decision.h"
 #include "core/trace/trace.h"
 
 #include <QEvent>
@@ -22,44 +21,6 @@ namespace exitscope::widgets {
 
 using namespace network_style;
 
-
-SamplePath samplePathFromDecision(const core::Decider& decider, int64_t row) {
-    const core::Trace& trace = decider.trace();
-    const core::SampleDecision d = decider.decide(row);
-    SamplePath path;
-    for (const core::ExitStep& step : d.steps) {
-        path.exitsEvaluated.push_back(step.exit);
-        path.confidences.push_back(step.score);
-    }
-    path.thresholds = decider.boundaries();
-    path.scoreName = QString::fromStdString(decider.scoreName());
-    path.boundaryName = QString::fromStdString(decider.boundaryName());
-    path.comparison = QString::fromStdString(decider.comparison());
-    path.exitTaken = d.exitTaken;
-    path.predicted = d.prediction;
-    path.label = trace.labels[sz(row)];
-    const auto split = trace.metadata.find("split");
-    path.title = QStringLiteral("%1 sample %2")
-                     .arg(split != trace.metadata.end() ? QString::fromStdString(split->second) : QStringLiteral("trace"))
-                     .arg(row < static_cast<int64_t>(trace.sampleIndex.size()) ? trace.sampleIndex[sz(row)] : row);
-    return path;
-}
-
-QString stepText(const SamplePath& path, std::size_t slot, int decimals) {
-    if (slot >= path.exitsEvaluated.size() || slot >= path.confidences.size()) return {};
-    const int64_t k = path.exitsEvaluated[slot];
-    const bool leaves = k == path.exitTaken;
-    QString text = QStringLiteral("%1 %2").arg(path.scoreName).arg(path.confidences[slot], 0, 'f', decimals);
-    const bool compared = !path.comparison.isEmpty() && k >= 0 && sz(k) < path.thresholds.size();
-    if (compared) {
-        const bool atLeast = path.comparison == QStringLiteral(">=");
-        const QString op = leaves ? (atLeast ? QStringLiteral("\u2265") : QStringLiteral(">"))
-                                  : (atLeast ? QStringLiteral("<") : QStringLiteral("\u2264"));
-        text += QStringLiteral(" %1 %2 %3").arg(op, path.boundaryName).arg(path.thresholds[sz(k)], 0, 'f', decimals);
-    }
-    text += leaves ? QStringLiteral(": it left here") : QStringLiteral(", so it went on");
-    return text;
-}
 
 std::vector<std::vector<ScaleShape>> msdnetScales(const core::Trace& trace) {
     // The trace records only each block's total output bytes; the scales come

@@ -76,13 +76,21 @@ TEST(AppState, ALiveRunWithAnAnytimeBudgetInMsUsesTheTracesExitTimes) {
     EXPECT_TRUE(path.live);
     EXPECT_EQ(path.exitTaken, 2);
     EXPECT_EQ(path.exitsEvaluated, (std::vector<int64_t>{2}));  // a fixed exit runs only its own head
+    // Problem 6: a dropped image showed in the network view only; the state holds it, the inspector shows it too.
+    auto* inspector = w.findChild<exitscope::widgets::ImageInspector*>();
+    ASSERT_TRUE(e->liveResult().has_value());
+    EXPECT_TRUE(inspector->headerText().contains(QStringLiteral("LIVE"))) << inspector->headerText().toStdString();
+    EXPECT_TRUE(inspector->cellText(2, 4).startsWith(QStringLiteral("leaves here"))) << inspector->cellText(2, 4).toStdString();
+    EXPECT_EQ(inspector->cellText(0, 4), QStringLiteral("skipped"));
     // Problem 6: the live path answers for the policy it ran with; another policy shows the trace's path again.
     e->selectSample(0);
     emit w.imageDropped(writeTestImage(dir, trace->sampleIndex[0]));
     ASSERT_TRUE(QTest::qWaitFor([&] { return ready.count() == 2; }, 20000));
     ASSERT_TRUE(panels->networkView()->path().live);
     e->setPolicy(exitscope::widgets::PolicyChoice::Confidence);
+    EXPECT_FALSE(e->liveResult().has_value());
     EXPECT_FALSE(panels->networkView()->path().live);
+    EXPECT_FALSE(inspector->headerText().contains(QStringLiteral("LIVE")));
     EXPECT_EQ(panels->networkView()->path().exitTaken, e->outcome().exitTaken[0]);
 }
 
