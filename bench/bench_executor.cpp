@@ -6,6 +6,7 @@
 //
 // usage: bench_executor [--model msdnet|resnet-spinn|vgg-fine] [--images N] [--batch N] [benchmark flags]
 // Threads: $EXITSCOPE_THREADS, default 1 (the figures in the README use 1).
+#include "core/common/allocator.h"
 #include "core/common/error.h"
 #include "core/data/registry.h"
 #include "core/executor/executor.h"
@@ -68,6 +69,8 @@ void BM_EarlyExitExecutor(benchmark::State& state) { runBatches(state, true, g.e
 } // namespace
 
 int main(int argc, char** argv) {
+    // As the CLI and the app do ($EXITSCOPE_MALLOC_DEFAULTS=1 measures without).
+    es::keepFreedMemoryForReuse();
     try {
         const std::string model = exitscope::bench::takeOption(argc, argv, "--model", "msdnet");
         const int64_t images = std::stoll(exitscope::bench::takeOption(argc, argv, "--images", "2000"));

@@ -31,5 +31,7 @@ void writeTextOutput(const std::string& path, const std::string& text);
 /// Draws a one-line progress bar on stderr (a plain line per call when
 /// stderr is not a terminal and `always` is set).
 void printProgress(double fraction, const std::string& message, bool always = false);
+/// Whether a progress bar on the terminal has left its line unfinished.
+bool progressLineOpen();
 
 } // namespace exitscope::app

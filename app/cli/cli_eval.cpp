@@ -44,7 +44,12 @@ void printMetrics(const core::OutcomeMetrics& m) {
                 m.paramFraction.mean, m.ms.mean, m.ms.p95);
     std::printf("%-5s %8s %10s\n", "exit", "samples", "accuracy");
     for (std::size_t k = 0; k < m.exitHistogram.size(); ++k)
-        std::printf("%-5zu %8lld %9.2f%%\n", k, static_cast<long long>(m.exitHistogram[k]), m.exitAccuracy[k] * 100);
+        if (m.exitHistogram[k] == 0) {
+            // No sample left here: there is no accuracy to give, and "nan%" is not one.
+            std::printf("%-5zu %8lld %10s\n", k, 0LL, "-");
+        } else {
+            std::printf("%-5zu %8lld %9.2f%%\n", k, static_cast<long long>(m.exitHistogram[k]), m.exitAccuracy[k] * 100);
+        }
 }
 
 } // namespace

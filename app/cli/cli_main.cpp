@@ -1,4 +1,5 @@
 #include "app/cli/cli_commands.h"
+#include "core/common/allocator.h"
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
 #include "core/common/progress.h"
@@ -74,6 +75,13 @@ void writeTextOutput(const std::string& path, const std::string& text) {
     }
 }
 
+namespace {
+// A progress bar on a terminal leaves its line open until it reaches 100%.
+bool g_progressLineOpen = false;
+}
+
+bool progressLineOpen() { return g_progressLineOpen; }
+
 void printProgress(double fraction, const std::string& message, bool always) {
     static const bool tty = ::isatty(STDERR_FILENO) != 0;
     const int width = 30;
@@ -81,7 +89,8 @@ void printProgress(double fraction, const std::string& message, bool always) {
     if (tty) {
         std::fprintf(stderr, "\r[%-*s] %3d%% %s\033[K", width, std::string(static_cast<std::size_t>(std::max(0, filled)), '#').c_str(),
                      static_cast<int>(fraction * 100 + 0.5), message.c_str());
-        if (fraction >= 1.0 || always) std::fputc('\n', stderr);
+        g_progressLineOpen = !(fraction >= 1.0 || always);
+        if (!g_progressLineOpen) std::fputc('\n', stderr);
     } else if (always) {
         std::fprintf(stderr, "%3d%% %s\n", static_cast<int>(fraction * 100 + 0.5), message.c_str());
     }
@@ -92,6 +101,7 @@ void printProgress(double fraction, const std::string& message, bool always) {
 
 int main(int argc, char** argv) {
     using namespace exitscope;
+    core::keepFreedMemoryForReuse();
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
         std::cout << kUsage;
         return argc < 2 ? 2 : 0;
@@ -116,13 +126,15 @@ int main(int argc, char** argv) {
         std::cerr << "exitscope-cli: unknown command '" << command << "'\n\n" << kUsage;
         return 2;
     } catch (const core::Error& e) {
-        std::cerr << "\nexitscope-cli " << command << ": error: " << e.what() << "\n";
+        // One line: a new line only ends a progress bar still open on the terminal.
+        std::cerr << (app::progressLineOpen() ? "\n" : "") << "exitscope-cli " << command << ": error: " << e.what() << "\n";
         return 1;
     } catch (const core::Cancelled&) {
-        std::cerr << "\nexitscope-cli " << command << ": cancelled\n";
+        std::cerr << (app::progressLineOpen() ? "\n" : "") << "exitscope-cli " << command << ": cancelled\n";
         return 130;
     } catch (const std::exception& e) {
-        std::cerr << "\nexitscope-cli " << command << ": internal error: " << e.what() << "\n";
+        std::cerr << (app::progressLineOpen() ? "\n" : "") << "exitscope-cli " << command << ": internal error: " << e.what()
+                  << "\n";
         return 3;
     }
 }

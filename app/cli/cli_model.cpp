@@ -31,7 +31,8 @@ std::shared_ptr<core::MultiExitNet> loadModelFromArgs(const CliArgs& args, const
 
 core::Dataset loadDataForModel(const CliArgs& args, const core::ModelSpec& spec) {
     core::DatasetOptions dopts;
-    dopts.numVal = args.getInt("val", 5000, 0, 1'000'000'000);
+    // Without --val: 5,000 of 50,000 or more train images, else 10% (core::autoValidationSize).
+    if (args.has("val")) dopts.numVal = args.getInt("val", 0, 0, 1'000'000'000);
     dopts.seed = static_cast<uint64_t>(args.getInt("seed", 0, 0, 1LL << 62));
     dopts.channels = spec.channels;
     dopts.height = spec.height;

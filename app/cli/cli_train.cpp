@@ -21,7 +21,8 @@ int runTrain(const std::vector<std::string>& argv) {
     const int threads = core::applyThreadCount(static_cast<int>(args.getInt("threads", 0, 0, 256)));
 
     core::DatasetOptions dopts;
-    dopts.numVal = args.getInt("val", 5000, 0, 1'000'000'000);
+    // Without --val: 5,000 of 50,000 or more train images, else 10% (core::autoValidationSize).
+    if (args.has("val")) dopts.numVal = args.getInt("val", 0, 0, 1'000'000'000);
     dopts.seed = static_cast<uint64_t>(args.getInt("seed", 0, 0, 1LL << 62));
     const core::Dataset data = core::loadDataset(args.require("data"), dopts);
 

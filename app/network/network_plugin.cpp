@@ -9,6 +9,7 @@
 
 #include "app/gui/network_backend.h"
 
+#include "core/common/allocator.h"
 #include "core/common/error.h"
 #include "core/data/registry.h"
 #include "core/trace/trace.h"
@@ -109,6 +110,9 @@ private:
 } // namespace exitscope::app
 
 extern "C" __attribute__((visibility("default"))) exitscope::app::NetworkBackend* exitscope_network_backend_v1() {
-    static exitscope::app::TorchBackend backend;
+    static exitscope::app::TorchBackend backend = [] {
+        exitscope::core::keepFreedMemoryForReuse();
+        return exitscope::app::TorchBackend();
+    }();
     return &backend;
 }

@@ -226,10 +226,19 @@ std::vector<std::string> fashionMnistClassNames() {
             "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 }
 
+int64_t autoValidationSize(int64_t numTrain) {
+    // Fashion-MNIST and CIFAR-10 keep the 5,000 every bundled trace was made
+    // with; a small folder keeps most of its images for training.
+    return numTrain >= 50'000 ? 5'000 : numTrain / 10;
+}
+
 Dataset loadDataset(const std::string& nameOrPath, const DatasetOptions& opts) {
     try {
         Dataset d = loadImages(nameOrPath, opts);
-        carveValidation(d, opts.numVal, opts.seed);
+        const int64_t numVal = opts.numVal == DatasetOptions::kAutoValidation
+                                   ? autoValidationSize(static_cast<int64_t>(d.trainImages.size()))
+                                   : opts.numVal;
+        carveValidation(d, numVal, opts.seed);
         return d;
     } catch (const Error& e) {
         const std::string message = e.what();

@@ -10,11 +10,17 @@ namespace exitscope::core {
 
 /// How loadDataset splits a data set and shapes image-folder images.
 struct DatasetOptions {
-    int64_t numVal = 5000;  ///< train images set aside for validation
+    /// Train images set aside for validation; kAutoValidation: 5,000 when
+    /// there are at least 50,000 train images, else 10% of them (see autoValidationSize).
+    int64_t numVal = kAutoValidation;
+    static constexpr int64_t kAutoValidation = -1;
     uint64_t seed = 0;      ///< chooses the validation (and image-folder test) images
     /// Image folders only: the shape images are converted to; 0 = 1 x 28 x 28.
     int64_t channels = 0, height = 0, width = 0;
 };
+
+/// The validation size kAutoValidation stands for with `numTrain` train images.
+int64_t autoValidationSize(int64_t numTrain);
 
 /// Loads a data set by name or directory, then carves its validation split.
 ///  - "fashion-mnist": the IDX files of Debian's dataset-fashion-mnist in

@@ -40,7 +40,7 @@ void carveValidation(Dataset& d, int64_t numVal, uint64_t seed) {
     const auto numTrain = static_cast<int64_t>(d.trainImages.size());
     if (numVal < 0 || numVal >= numTrain) {
         throw Error(d.name + ": validation size " + std::to_string(numVal) +
-                    " must be at least 0 and less than the " + std::to_string(numTrain) +
+                    " (--val) must be at least 0 and less than the " + std::to_string(numTrain) +
                     " train images");
     }
     std::vector<int64_t> perm = seededPermutation(numTrain, seed);

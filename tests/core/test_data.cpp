@@ -412,6 +412,26 @@ TEST(Splits, CarveValidation) {
         EXPECT_ERROR(carveValidation(d, bad, 1), "toy", std::to_string(bad), "100 train images");
 }
 
+TEST(Registry, TheDefaultValidationSizeFitsSmallDataSets) {
+    // By hand: 5,000 once there are 50,000 train images, 10% (rounded down) below.
+    EXPECT_EQ(autoValidationSize(60'000), 5'000);
+    EXPECT_EQ(autoValidationSize(50'000), 5'000);
+    EXPECT_EQ(autoValidationSize(49'999), 4'999);
+    EXPECT_EQ(autoValidationSize(3'000), 300);
+    EXPECT_EQ(autoValidationSize(9), 0);
+    TempDir t;
+    writeRaw(t.file("train-images-idx3-ubyte"), idxImages(3));
+    writeRaw(t.file("train-labels-idx1-ubyte"), idxLabels());
+    writeGz(t.file("t10k-images-idx3-ubyte.gz"), idxImages(2));
+    writeGz(t.file("t10k-labels-idx1-ubyte.gz"), idxLabels({9, 4}));
+    const Dataset d = loadDataset(t.dir(), DatasetOptions{});  // 3 train images: none for validation
+    EXPECT_EQ(d.valIndices.size(), 0u);
+    EXPECT_EQ(d.trainIndices.size(), 3u);
+    DatasetOptions o;
+    o.numVal = 3;
+    EXPECT_ERROR(loadDataset(t.dir(), o), "validation size 3 (--val)", "3 train images");
+}
+
 TEST(Registry, IdxDirectoryAndFashionOverride) {
     TempDir t;
     writeRaw(t.file("train-images-idx3-ubyte"), idxImages(3));
@@ -504,7 +524,12 @@ TEST(Registry, UnknownNamesAndDirectories) {
                  "train-images-idx3-ubyte", "data_batch_1.bin", "image folder");
     writeGray(t.file("a/1.pgm"), 1);
     writeGray(t.file("a/2.pgm"), 1);
-    EXPECT_ERROR(loadDataset(t.dir()), t.dir(), "validation size 5000", "1 train images");
+    // Two images (one for test): the default validation size leaves the one train image alone;
+    // asking for 5,000 is an error that names the option.
+    EXPECT_EQ(loadDataset(t.dir()).valIndices.size(), 0u);
+    DatasetOptions many;
+    many.numVal = 5000;
+    EXPECT_ERROR(loadDataset(t.dir(), many), t.dir(), "validation size 5000 (--val)", "1 train images");
 }
 
 namespace {

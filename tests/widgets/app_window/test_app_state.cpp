@@ -200,6 +200,10 @@ TEST(AppState, TheWindowFitsALaptopScreen) {
     w.setPresentationMode(true);
     QApplication::processEvents();
     const QSize presenting = w.minimumSizeHint().expandedTo(w.minimumSize());
+    // Test image 0 is an ankle boot that leaves at exit 0: "an Ankle boot", not "a Ankle boot".
+    w.explorer()->selectSample(0);
+    auto* inspector = w.findChild<exitscope::widgets::ImageInspector*>();
+    EXPECT_TRUE(inspector->caption().contains(QStringLiteral("it looks like an Ankle boot"))) << inspector->caption().toStdString();
     EXPECT_LE(presenting.height(), 800) << presenting.width() << "x" << presenting.height();
     EXPECT_LE(presenting.width(), 1280) << presenting.width() << "x" << presenting.height();
 }
