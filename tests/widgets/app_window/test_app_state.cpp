@@ -10,6 +10,7 @@
 #include "core/data/registry.h"
 #include "core/trace/trace.h"
 #include "core/policy/decision.h"
+#include "widgets/elastic/elastic_panel.h"
 #include "widgets/split/event_timeline.h"
 #include "widgets/explorer/exit_histogram.h"
 #include "widgets/explorer/image_inspector.h"
@@ -133,6 +134,7 @@ TEST(AppState, ARestoredSessionBringsBackWeightsLayoutAndPanelsAndRunsLive) {
         auto* autosave = new SessionAutosave(w, session);  // as main does: after the files
         panels->splitPanel()->setBandwidthMbps(3.5);
         panels->splitPanel()->setRttMs(42.0);
+        ASSERT_TRUE(panels->elasticPanel()->setDeadlineSpec(QStringLiteral("uniform:0.3,0.7")));
         dock(w, "HistogramDock")->close();
         w.explorer()->setThreshold(0.77f);
         ASSERT_TRUE(autosave->saveNow());
@@ -146,6 +148,7 @@ TEST(AppState, ARestoredSessionBringsBackWeightsLayoutAndPanelsAndRunsLive) {
     EXPECT_EQ(w.weightsPath(), kAssets + QStringLiteral("msdnet-fashion-mnist.pt"));
     EXPECT_DOUBLE_EQ(panels->splitPanel()->bandwidthMbps(), 3.5);
     EXPECT_DOUBLE_EQ(panels->splitPanel()->conditions().link.rttMs, 42.0);
+    EXPECT_EQ(panels->elasticPanel()->settings().deadlineSpec, "uniform:0.3,0.7");
     EXPECT_TRUE(dock(w, "HistogramDock")->isHidden());
     EXPECT_FLOAT_EQ(w.explorer()->settings().threshold, 0.77f);
     QSignalSpy ready(panels->liveRunner(), &exitscope::app::LiveRunner::pathReady);
