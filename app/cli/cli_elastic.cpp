@@ -2,6 +2,7 @@
 // exit: the CS-Predictor trained on the validation trace, the online
 // planner and the baselines run on the test trace.
 #include "app/cli/cli_args.h"
+#include "app/cli/cli_policy_args.h"
 #include "app/cli/cli_commands.h"
 #include "core/common/error.h"
 #include "core/config/tuned_config.h"
@@ -32,15 +33,8 @@ std::string metadataOf(const core::Trace& t, const std::string& key) {
     return it == t.metadata.end() ? std::string() : it->second;
 }
 
-// The validation trace next to a test trace: "...-test.safetensors" ->
-// "...-val.safetensors", the names `exitscope-cli profile` and the
-// bundled assets use.
 std::string derivedValTrace(const std::string& testPath) {
-    const std::string from = "-test.safetensors";
-    if (testPath.size() > from.size() && testPath.compare(testPath.size() - from.size(), from.size(), from) == 0) {
-        const std::string val = testPath.substr(0, testPath.size() - from.size()) + "-val.safetensors";
-        if (std::filesystem::exists(val)) return val;
-    }
+    if (const auto val = valTraceNextTo(testPath)) return *val;
     throw core::Error(
         "elastic: give --val-trace VAL (the predictor is trained on a validation trace; none found next to " +
         testPath + ")");

@@ -55,7 +55,7 @@ void printMetrics(const core::OutcomeMetrics& m) {
 } // namespace
 
 int runEval(const std::vector<std::string>& argv) {
-    const CliArgs args(argv, withPolicyOptions({"trace", "csv"}), {"json", "calibrate"});
+    const CliArgs args(argv, withPolicyOptions({"trace", "csv"}), {"json", "calibrate", "fit-on-test"});
     const auto trace = core::readTrace(args.require("trace"));
     core::ExitOutcome outcome;
     nlohmann::json policyJson;
@@ -69,7 +69,7 @@ int runEval(const std::vector<std::string>& argv) {
         policyJson = {{"kind", "oracle"}};
     } else {
         bool separate = false;
-        const auto fit = fitTraceFromArgs(args, trace, separate);
+        const auto fit = fitTraceFromArgs(args, trace, args.get("trace"), separate);
         const auto policy = policyFromArgs(args, fit);
         outcome = core::applyPolicy(trace, policy);
         policyJson = core::policyToJson(policy);
@@ -149,10 +149,10 @@ int runCalibrate(const std::vector<std::string>& argv) {
 }
 
 int runSweep(const std::vector<std::string>& argv) {
-    const CliArgs args(argv, withPolicyOptions({"trace", "points", "csv"}), {"calibrate"});
+    const CliArgs args(argv, withPolicyOptions({"trace", "points", "csv"}), {"calibrate", "fit-on-test"});
     const auto trace = core::readTrace(args.require("trace"));
     bool separate = false;
-    const auto fit = fitTraceFromArgs(args, trace, separate);
+    const auto fit = fitTraceFromArgs(args, trace, args.get("trace"), separate);
     const auto kind = core::parsePolicyKind(args.get("policy", "confidence"));
     const int64_t pointsWanted = args.getInt("points", 200, 2, 1'000'000);
     std::vector<core::SweepPoint> points;

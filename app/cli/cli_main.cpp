@@ -29,11 +29,12 @@ commands:
   info     FILE   (a checkpoint, a TorchScript model or a trace)
   inspect  MODEL [--json] [--mean m1,.. --std s1,..]   validates a checkpoint or TorchScript multi-exit model with a
            dry run and prints its blocks, exits, MACs and parameters (the app runs it before a first load)
-  eval     --trace T (--config C | --policy P [policy options] | --policy oracle) [--val-trace V] [--json] [--csv FILE|-]
+  eval     --trace T (--config C | --policy P [policy options] | --policy oracle) [--val-trace V | --fit-on-test]
+           [--json] [--csv FILE|-]
   tune     --trace VAL [--test-trace TEST] --policy confidence|budgeted|gates|static|anytime
            (--target-accuracy A | --budget B | --alpha X | --threshold T ...) --out CONFIG.json
   calibrate --trace VAL [--test-trace TEST] [--bins M]   per-exit temperatures and ECE before/after
-  sweep    --trace T [--val-trace V] --policy confidence|budgeted|gates|static|anytime [--unit macs|ms] [--points N]
+  sweep    --trace T [--val-trace V | --fit-on-test] --policy confidence|budgeted|gates|static|anytime [--unit macs|ms] [--points N]
            [--csv FILE|-]   accuracy-cost curve with its Pareto front (anytime: accuracy against the budget)
   simulate --trace T --device PRESET|FILE --server PRESET|FILE (--link MBPS[,RTT_MS] | --link-csv FILE)
            --goal latency:ACC|accuracy:P95MS|throughput|cost:P95MS,ACC --requests N (--period MS | --rate PER_S)
@@ -55,6 +56,8 @@ policy options:
   --policy confidence [--criterion max-softmax|entropy|margin] (--threshold T | --thresholds t1,..,tK-1) [--calibrate]
   --policy budgeted --budget MACS_PER_SAMPLE   (thresholds fitted on --val-trace, MSDNet budgeted batch)
   --policy gates --alpha A [--cost params|macs] (LEENet gates trained on --val-trace)
+  Policies that fit (budgeted, gates, --calibrate) take --val-trace, else the -val trace next to a -test
+  trace; fitting on the evaluated trace itself needs --fit-on-test (its figures are then optimistic).
   --policy static --exit K;  --policy anytime --budget B [--unit macs|ms]
 
 Models: --weights takes an ExitScope checkpoint or a TorchScript multi-exit model (docs/torchscript.md);

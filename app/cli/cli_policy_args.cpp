@@ -4,6 +4,9 @@
 #include "core/policy/calibration.h"
 #include "core/train/gate_trainer.h"
 
+#include <cstdio>
+#include <filesystem>
+
 namespace exitscope::app {
 
 const std::set<std::string>& policyOptionNames() {
@@ -12,9 +15,36 @@ const std::set<std::string>& policyOptionNames() {
     return names;
 }
 
-core::Trace fitTraceFromArgs(const CliArgs& args, const core::Trace& trace, bool& separate) {
-    separate = args.has("val-trace");
-    return separate ? core::readTrace(args.get("val-trace")) : trace;
+std::optional<std::string> valTraceNextTo(const std::string& testPath) {
+    const std::string from = "-test.safetensors";
+    if (testPath.size() > from.size() && testPath.compare(testPath.size() - from.size(), from.size(), from) == 0) {
+        const std::string val = testPath.substr(0, testPath.size() - from.size()) + "-val.safetensors";
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(val, ec)) return val;
+    }
+    return std::nullopt;
+}
+
+core::Trace fitTraceFromArgs(const CliArgs& args, const core::Trace& trace, const std::string& tracePath,
+                             bool& separate) {
+    const std::string kind = args.get("policy", "confidence");
+    const bool fits = kind == "budgeted" || kind == "gates" || (kind == "confidence" && args.has("calibrate"));
+    separate = true;
+    if (args.has("val-trace")) return core::readTrace(args.get("val-trace"));
+    if (!fits) return trace;  // nothing is fitted
+    if (args.has("fit-on-test")) {
+        separate = false;
+        std::fprintf(stderr, "note: fitting the %s policy on %s itself (--fit-on-test): its figures are optimistic\n",
+                     kind.c_str(), tracePath.c_str());
+        return trace;
+    }
+    if (const auto val = valTraceNextTo(tracePath)) {
+        std::fprintf(stderr, "note: fitting the %s policy on %s\n", kind.c_str(), val->c_str());
+        return core::readTrace(*val);
+    }
+    // Fitting thresholds on the trace being evaluated would report test-set-tuned figures.
+    throw core::Error("--policy " + kind + " fits on a validation trace: give --val-trace VAL (no -val trace next to " +
+                      tracePath + "), or --fit-on-test to fit on it");
 }
 
 core::PolicyConfig policyFromArgs(const CliArgs& args, const core::Trace& fitTrace) {

@@ -4,6 +4,7 @@
 #include "core/policy/policy.h"
 #include "core/trace/trace.h"
 
+#include <optional>
 #include <set>
 #include <string>
 
@@ -20,8 +21,14 @@ const std::set<std::string>& policyOptionNames();
 /// (the validation trace). Oracle is not deployable and is handled by callers.
 core::PolicyConfig policyFromArgs(const CliArgs& args, const core::Trace& fitTrace);
 
-/// Reads --val-trace when given, else returns `trace` (fitting on the trace
-/// being evaluated is allowed but reported).
-core::Trace fitTraceFromArgs(const CliArgs& args, const core::Trace& trace, bool& separate);
+/// The "-val" trace next to a "-test" trace (the names `profile` and the bundled assets use), when it exists.
+std::optional<std::string> valTraceNextTo(const std::string& testPath);
+
+/// The trace a policy is fitted on: --val-trace; else, for policies that fit
+/// (budgeted, gates, calibrated confidence), the -val trace next to
+/// `tracePath`; the evaluated trace itself only with --fit-on-test (said on
+/// stderr); Error naming both ways otherwise. `separate` is false only then.
+core::Trace fitTraceFromArgs(const CliArgs& args, const core::Trace& trace, const std::string& tracePath,
+                             bool& separate);
 
 } // namespace exitscope::app
