@@ -2,6 +2,7 @@
 #include "app/cli/cli_commands.h"
 #include "app/cli/cli_policy_args.h"
 #include "core/common/error.h"
+#include "core/common/format.h"
 #include "core/config/tuned_config.h"
 #include "core/eval/metrics.h"
 #include "core/eval/sweep.h"
@@ -206,8 +207,10 @@ int runSweep(const std::vector<std::string>& argv) {
         bool onFront = false;
         for (const auto& f : front)
             onFront |= f.parameter == points[i].parameter && f.meanCost == points[i].meanCost && f.accuracy == points[i].accuracy;
-        csv << points[i].parameter << ',' << points[i].accuracy << ',' << points[i].meanCost << ',' << meanMs[i] << ','
-            << (onFront ? 1 : 0) << '\n';
+        // Every figure reads back exactly (mean MACs once came out as 2.3849e+06).
+        csv << core::exactNumber(points[i].parameter) << ',' << core::exactNumber(points[i].accuracy) << ','
+            << core::exactNumber(points[i].meanCost) << ',' << core::exactNumber(meanMs[i]) << ',' << (onFront ? 1 : 0)
+            << '\n';
     }
     const std::string path = args.get("csv", "-");
     writeTextOutput(path, csv.str());

@@ -1,6 +1,7 @@
 #include "core/policy/budgeted.h"
 
 #include "core/common/error.h"
+#include "core/common/format.h"
 
 #include <algorithm>
 #include <cmath>
@@ -54,7 +55,7 @@ void checkBudget(const std::vector<int64_t>& exitMacs, double budgetPerSample, c
     const auto hi = static_cast<double>(exitMacs.back());
     if (std::isnan(budgetPerSample) || budgetPerSample < lo || budgetPerSample > hi) {
         std::ostringstream os;
-        os << what << " is outside the feasible range [" << lo << ", " << hi
+        os << what << " is outside the feasible range [" << exactNumber(lo) << ", " << exactNumber(hi)
            << "] MACs per sample (from the first exit's cost to the whole network's)";
         throw Error(os.str());
     }
@@ -62,7 +63,7 @@ void checkBudget(const std::vector<int64_t>& exitMacs, double budgetPerSample, c
 
 std::string describeBudget(double budgetPerSample) {
     std::ostringstream os;
-    os << "budget " << budgetPerSample << " MACs per sample";
+    os << "budget " << exactNumber(budgetPerSample) << " MACs per sample";
     return os.str();
 }
 
