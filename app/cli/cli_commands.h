@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,5 +34,14 @@ void writeTextOutput(const std::string& path, const std::string& text);
 void printProgress(double fraction, const std::string& message, bool always = false);
 /// Whether a progress bar on the terminal has left its line unfinished.
 bool progressLineOpen();
+
+/// Runs a command's body and turns what it throws into exitscope-cli's
+/// one-line report: core::Error exits 1, core::Cancelled 130, anything else 3.
+int runGuarded(const std::string& command, const std::function<int()>& body);
+
+/// Whether `info`'s arguments name one trace file (read without LibTorch).
+bool isTraceInfo(const std::vector<std::string>& args);
+/// `info TRACE`.
+int runTraceInfo(const std::vector<std::string>& args);
 
 } // namespace exitscope::app

@@ -3,23 +3,12 @@
 #include "core/model/model_loader.h"
 #include "core/model/multi_exit_net.h"
 #include "core/model/zoo.h"
-#include "core/policy/confidence.h"
-#include "core/trace/trace.h"
 
 #include <cstdio>
-#include <fstream>
 
 namespace exitscope::app {
 
 namespace {
-
-bool looksLikeTrace(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    unsigned char len[8] = {};
-    char brace = 0;
-    if (!in.read(reinterpret_cast<char*>(len), 8) || !in.get(brace)) return false;
-    return brace == '{';
-}
 
 void printCosts(core::MultiExitNet& net) {
     const auto costs = net.measureCosts();
@@ -52,23 +41,6 @@ int runInfo(const std::vector<std::string>& args) {
     }
     if (args.size() != 1) throw core::Error("info: give one checkpoint or trace file, or --model NAME");
     const std::string& path = args[0];
-    if (looksLikeTrace(path)) {
-        const auto t = core::readTrace(path);
-        std::printf("trace %s: %lld samples, %lld exits, %lld classes, %lld blocks, gate dim %lld\n", path.c_str(),
-                    static_cast<long long>(t.numSamples), static_cast<long long>(t.numExits),
-                    static_cast<long long>(t.numClasses), static_cast<long long>(t.numBlocks),
-                    static_cast<long long>(t.gateDim));
-        for (const auto& [k, v] : t.metadata) std::printf("  %s: %s\n", k.c_str(), v.c_str());
-        std::printf("%-6s %14s %12s %10s %10s\n", "exit", "cum. MACs", "cum. params", "ms", "accuracy");
-        const auto accuracy = core::perExitAccuracy(t);
-        for (int64_t k = 0; k < t.numExits; ++k) {
-            std::printf("%-6lld %14lld %12lld %10.4f %9.2f%%\n", static_cast<long long>(k),
-                        static_cast<long long>(t.exitMacs[static_cast<std::size_t>(k)]),
-                        static_cast<long long>(t.exitParams[static_cast<std::size_t>(k)]),
-                        t.exitMs[static_cast<std::size_t>(k)], 100.0 * accuracy[static_cast<std::size_t>(k)]);
-        }
-        return 0;
-    }
     auto net = core::loadModel(path);
     const auto& s = net->spec();
     std::printf("model %s\n  model: %s\n  options: %s\n  input: %lldx%lldx%lld, %lld classes\n  data set: %s\n"

@@ -1,12 +1,12 @@
 #include "app/cli/cli_commands.h"
-#include "core/common/allocator.h"
-#include "core/common/atomic_file.h"
-#include "core/common/error.h"
-#include "core/common/progress.h"
 
-#include <cstdio>
-#include <iostream>
+#include <dlfcn.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -70,74 +70,77 @@ Threads: LibTorch uses --threads N, else $EXITSCOPE_THREADS, else one per core.
 
 namespace exitscope::app {
 
-void writeTextOutput(const std::string& path, const std::string& text) {
-    if (path == "-") {
-        std::cout << text;
-    } else {
-        core::writeFileAtomically(path, [&text](std::ostream& out) { out << text; });
-    }
-}
-
 namespace {
-// A progress bar on a terminal leaves its line open until it reaches 100%.
-bool g_progressLineOpen = false;
-}
 
-bool progressLineOpen() { return g_progressLineOpen; }
+// Commands that run networks live in libexitscope_cli_nn.so: the program
+// itself does not link LibTorch (about a second to load), so trace-only
+// commands start at once.
+const char* const kNetworkCommands[] = {"train", "profile", "run", "profile-splits", "split-run", "split-serve",
+                                        "inspect", "info"};
 
-void printProgress(double fraction, const std::string& message, bool always) {
-    static const bool tty = ::isatty(STDERR_FILENO) != 0;
-    const int width = 30;
-    const int filled = static_cast<int>(fraction * width + 0.5);
-    if (tty) {
-        std::fprintf(stderr, "\r[%-*s] %3d%% %s\033[K", width, std::string(static_cast<std::size_t>(std::max(0, filled)), '#').c_str(),
-                     static_cast<int>(fraction * 100 + 0.5), message.c_str());
-        g_progressLineOpen = !(fraction >= 1.0 || always);
-        if (!g_progressLineOpen) std::fputc('\n', stderr);
-    } else if (always) {
-        std::fprintf(stderr, "%3d%% %s\n", static_cast<int>(fraction * 100 + 0.5), message.c_str());
+using NetworkMain = int (*)(const char* command, int argc, const char* const* argv);
+
+std::string pluginPath() {
+    if (const char* configured = std::getenv("EXITSCOPE_CLI_NN_PLUGIN")) return configured;
+    const char* name = "libexitscope_cli_nn.so";
+    std::vector<std::string> candidates;
+    char self[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        const std::string exe(self, static_cast<std::size_t>(n));
+        const std::string dir = exe.substr(0, exe.rfind('/') + 1);
+        candidates.push_back(dir + name);
+        candidates.push_back(dir + "../lib/exitscope/" + name);
     }
-    std::fflush(stderr);
+    candidates.push_back(EXITSCOPE_CLI_NN_BUILD_PATH);
+    for (const auto& c : candidates)
+        if (::access(c.c_str(), R_OK) == 0) return c;
+    return candidates.front();
 }
+
+int runNetworkCommand(const std::string& command, const std::vector<std::string>& args) {
+    const std::string path = pluginPath();
+    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        std::cerr << "exitscope-cli " << command << ": error: " << path
+                  << ": the network part of exitscope-cli does not load: " << ::dlerror() << "\n";
+        return 1;
+    }
+    auto entry = reinterpret_cast<NetworkMain>(::dlsym(handle, "exitscope_cli_nn_main"));
+    if (!entry) {
+        std::cerr << "exitscope-cli " << command << ": error: " << path << ": not exitscope-cli's network part\n";
+        return 1;
+    }
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    // Never unloaded: LibTorch's static state lives until the process ends.
+    return entry(command.c_str(), static_cast<int>(argv.size()), argv.data());
+}
+
+} // namespace
 
 } // namespace exitscope::app
 
 int main(int argc, char** argv) {
     using namespace exitscope;
-    core::keepFreedMemoryForReuse();
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
         std::cout << kUsage;
         return argc < 2 ? 2 : 0;
     }
     const std::string command = argv[1];
     std::vector<std::string> args(argv + 2, argv + argc);
-    try {
-        if (command == "train") return app::runTrain(args);
-        if (command == "profile") return app::runProfile(args);
-        if (command == "run") return app::runExecute(args);
-        if (command == "info") return app::runInfo(args);
+    // info on a trace needs no network.
+    if (command == "info" && app::isTraceInfo(args)) return app::runGuarded(command, [&] { return app::runTraceInfo(args); });
+    for (const char* c : app::kNetworkCommands)
+        if (command == c) return app::runNetworkCommand(command, args);
+    return app::runGuarded(command, [&]() -> int {
         if (command == "eval") return app::runEval(args);
         if (command == "tune") return app::runTune(args);
         if (command == "sweep") return app::runSweep(args);
         if (command == "calibrate") return app::runCalibrate(args);
-        if (command == "profile-splits") return app::runProfileSplits(args);
         if (command == "simulate") return app::runSimulate(args);
-        if (command == "split-run") return app::runSplitRun(args);
-        if (command == "inspect") return app::runInspect(args);
-        if (command == "split-serve") return app::runSplitServe(args);
         if (command == "elastic") return app::runElastic(args);
         std::cerr << "exitscope-cli: unknown command '" << command << "'\n\n" << kUsage;
         return 2;
-    } catch (const core::Error& e) {
-        // One line: a new line only ends a progress bar still open on the terminal.
-        std::cerr << (app::progressLineOpen() ? "\n" : "") << "exitscope-cli " << command << ": error: " << e.what() << "\n";
-        return 1;
-    } catch (const core::Cancelled&) {
-        std::cerr << (app::progressLineOpen() ? "\n" : "") << "exitscope-cli " << command << ": cancelled\n";
-        return 130;
-    } catch (const std::exception& e) {
-        std::cerr << (app::progressLineOpen() ? "\n" : "") << "exitscope-cli " << command << ": internal error: " << e.what()
-                  << "\n";
-        return 3;
-    }
+    });
 }
