@@ -1,9 +1,11 @@
 #include "app/cli/cli_args.h"
 
+#include "app/cli/cli_help.h"
 #include "core/common/error.h"
 
 #include <cmath>
 #include <sstream>
+#include <stdexcept>
 
 namespace exitscope::app {
 
@@ -11,11 +13,30 @@ using core::Error;
 
 CliArgs::CliArgs(const std::vector<std::string>& args, const std::set<std::string>& known,
                  const std::set<std::string>& flags) {
+    parse(args, known, flags);
+}
+
+CliArgs::CliArgs(const std::vector<std::string>& args, const std::string& command) : m_command(command) {
+    const CommandHelp* help = findCommandHelp(command);
+    if (help == nullptr) throw std::logic_error("no help for command " + command);
+    std::set<std::string> known, flags;
+    for (const auto& o : help->options) (o.value.empty() ? flags : known).insert(o.name);
+    parse(args, known, flags);
+    for (const auto& o : help->options)
+        if (o.required && !has(o.name))
+            throw Error("option --" + o.name + " " + o.value + " is required (exitscope-cli " + command +
+                        " --help lists the options)");
+}
+
+void CliArgs::parse(const std::vector<std::string>& args, const std::set<std::string>& known,
+                    const std::set<std::string>& flags) {
+    const std::string seeHelp =
+        m_command.empty() ? std::string() : " (exitscope-cli " + m_command + " --help lists the options)";
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
-        if (a.rfind("--", 0) != 0) throw Error("unexpected argument '" + a + "'");
+        if (a.rfind("--", 0) != 0) throw Error("unexpected argument '" + a + "'" + seeHelp);
         const std::string key = a.substr(2);
-        if (!known.count(key) && !flags.count(key)) throw Error("unknown option --" + key);
+        if (!known.count(key) && !flags.count(key)) throw Error("unknown option --" + key + seeHelp);
         if (flags.count(key)) {
             m_values[key] = "1";
             continue;

@@ -15,6 +15,9 @@ public:
     /// `flags` take no value; every other option takes one.
     CliArgs(const std::vector<std::string>& args, const std::set<std::string>& known,
             const std::set<std::string>& flags);
+    /// The options `command` declares in its help (app/cli/cli_help.cpp):
+    /// exactly what `exitscope-cli COMMAND --help` lists.
+    CliArgs(const std::vector<std::string>& args, const std::string& command);
 
     bool has(const std::string& key) const { return m_values.count(key) > 0; }
     std::string get(const std::string& key, const std::string& fallback = {}) const;
@@ -25,6 +28,10 @@ public:
     std::vector<double> getDoubles(const std::string& key) const;
 
 private:
+    void parse(const std::vector<std::string>& args, const std::set<std::string>& known,
+               const std::set<std::string>& flags);
+
+    std::string m_command;
     std::map<std::string, std::string> m_values;
 };
 

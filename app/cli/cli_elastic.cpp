@@ -71,10 +71,7 @@ nlohmann::json rowJson(const core::ElasticMethodResult& r) {
 }  // namespace
 
 int runElastic(const std::vector<std::string>& argv) {
-    const CliArgs args(argv,
-                       {"trace", "val-trace", "deadline", "unit", "device", "m", "random-plans", "times", "seed",
-                        "hidden", "epochs", "max-samples", "threads", "out"},
-                       {"json", "calibrate"});
+    const CliArgs args(argv, "elastic");
     const std::string testPath = args.require("trace");
     const std::string spec = args.require("deadline");
     const std::string unit = args.get("unit", "fraction");

@@ -20,11 +20,6 @@ namespace exitscope::app {
 
 namespace {
 
-std::set<std::string> withPolicyOptions(std::set<std::string> extra) {
-    extra.insert(policyOptionNames().begin(), policyOptionNames().end());
-    return extra;
-}
-
 /// Per-sample outcomes as CSV: sample index, label, exit, prediction, confidence (max softmax there), correct.
 void writeOutcomeCsv(const core::Trace& t, const core::ExitOutcome& o, const std::string& path) {
     std::ostringstream csv;
@@ -56,7 +51,7 @@ void printMetrics(const core::OutcomeMetrics& m) {
 } // namespace
 
 int runEval(const std::vector<std::string>& argv) {
-    const CliArgs args(argv, withPolicyOptions({"trace", "csv"}), {"json", "calibrate", "fit-on-test"});
+    const CliArgs args(argv, "eval");
     const auto trace = core::readTrace(args.require("trace"));
     core::ExitOutcome outcome;
     nlohmann::json policyJson;
@@ -89,7 +84,7 @@ int runEval(const std::vector<std::string>& argv) {
 }
 
 int runTune(const std::vector<std::string>& argv) {
-    const CliArgs args(argv, withPolicyOptions({"trace", "test-trace", "target-accuracy", "out", "points"}), {"calibrate"});
+    const CliArgs args(argv, "tune");
     const std::string out = args.require("out");
     const auto val = core::readTrace(args.require("trace"));
     const auto kind = core::parsePolicyKind(args.get("policy", "confidence"));
@@ -127,7 +122,7 @@ int runTune(const std::vector<std::string>& argv) {
 }
 
 int runCalibrate(const std::vector<std::string>& argv) {
-    const CliArgs args(argv, {"trace", "test-trace", "bins"}, {});
+    const CliArgs args(argv, "calibrate");
     const auto val = core::readTrace(args.require("trace"));
     const auto report = core::calibrate(val, args.getInt("bins", 15, 2, 1000));
     std::optional<core::Trace> test;
@@ -150,7 +145,7 @@ int runCalibrate(const std::vector<std::string>& argv) {
 }
 
 int runSweep(const std::vector<std::string>& argv) {
-    const CliArgs args(argv, withPolicyOptions({"trace", "points", "csv"}), {"calibrate", "fit-on-test"});
+    const CliArgs args(argv, "sweep");
     const auto trace = core::readTrace(args.require("trace"));
     bool separate = false;
     const auto fit = fitTraceFromArgs(args, trace, args.get("trace"), separate);

@@ -23,7 +23,7 @@ int runInspect(const std::vector<std::string>& argv) {
     }
     if (file.empty()) throw core::Error("inspect: give a model file (checkpoint or TorchScript)");
     rest.insert(rest.begin(), {"--weights", file});
-    const CliArgs args(rest, withModelOptions({"weights"}), {"json"});
+    const CliArgs args(rest, "inspect");
     auto net = loadModelFromArgs(args);
     const auto costs = net->measureCosts();
     const auto& s = net->spec();

@@ -6,16 +6,6 @@
 
 namespace exitscope::app {
 
-const std::set<std::string>& modelOptionNames() {
-    static const std::set<std::string> names{"mean", "std"};
-    return names;
-}
-
-std::set<std::string> withModelOptions(std::set<std::string> base) {
-    base.insert(modelOptionNames().begin(), modelOptionNames().end());
-    return base;
-}
-
 std::shared_ptr<core::MultiExitNet> loadModelFromArgs(const CliArgs& args, const std::string& key) {
     core::Normalisation norm;
     if (args.has("mean") != args.has("std")) throw core::Error("give both --mean and --std, or neither");

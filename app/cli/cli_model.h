@@ -10,19 +10,14 @@
 
 namespace exitscope::app {
 
-/// The options loadModelFromArgs reads besides the file: --mean and --std,
-/// comma-separated per-channel normalisation for imported models.
-const std::set<std::string>& modelOptionNames();
-
 /// Loads the model named by --`key` (a checkpoint or a TorchScript
-/// multi-exit model, see core/model/model_loader.h), with --mean/--std.
+/// multi-exit model, see core/model/model_loader.h), with --mean/--std
+/// (comma-separated per-channel normalisation for imported models).
 std::shared_ptr<core::MultiExitNet> loadModelFromArgs(const CliArgs& args, const std::string& key = "weights");
 
 /// Loads --data with --val and --seed; image folders are converted to the
 /// model's input shape (channels, height, width).
 core::Dataset loadDataForModel(const CliArgs& args, const core::ModelSpec& spec);
 
-/// `base` plus modelOptionNames().
-std::set<std::string> withModelOptions(std::set<std::string> base);
 
 } // namespace exitscope::app

@@ -9,12 +9,6 @@
 
 namespace exitscope::app {
 
-const std::set<std::string>& policyOptionNames() {
-    static const std::set<std::string> names{"policy", "criterion", "threshold", "thresholds", "budget", "alpha",
-                                             "cost", "exit", "unit", "val-trace", "config"};
-    return names;
-}
-
 std::optional<std::string> valTraceNextTo(const std::string& testPath) {
     const std::string from = "-test.safetensors";
     if (testPath.size() > from.size() && testPath.compare(testPath.size() - from.size(), from.size(), from) == 0) {

@@ -10,9 +10,6 @@
 
 namespace exitscope::app {
 
-/// Options every policy-reading subcommand (eval, tune, sweep) accepts.
-const std::set<std::string>& policyOptionNames();
-
 /// Builds a deployable policy from command-line options on `trace`:
 /// --policy confidence [--criterion C] (--threshold T | --thresholds t1,..) [--calibrate],
 /// --policy budgeted --budget MACS, --policy gates --alpha A [--cost params|macs],

@@ -19,8 +19,7 @@
 namespace exitscope::app {
 
 int runProfile(const std::vector<std::string>& argv) {
-    const CliArgs args(argv, withModelOptions({"weights", "data", "split", "out", "max-samples", "timing-samples", "batch", "val", "seed", "threads"}),
-                       {});
+    const CliArgs args(argv, "profile");
     const std::string out = args.require("out");
     const int threads = core::applyThreadCount(static_cast<int>(args.getInt("threads", 0, 0, 256)));
     auto net = loadModelFromArgs(args);
@@ -46,9 +45,7 @@ int runProfile(const std::vector<std::string>& argv) {
 }
 
 int runExecute(const std::vector<std::string>& argv) {
-    const CliArgs args(argv, withModelOptions({"weights", "data", "split", "threshold", "thresholds", "max-samples", "batch", "trace",
-                              "val", "seed", "threads", "device", "config"}),
-                       {});
+    const CliArgs args(argv, "run");
     core::applyThreadCount(static_cast<int>(args.getInt("threads", 0, 0, 256)));
     const torch::Device device = core::parseDevice(args.get("device", "cpu"));
     // Numbers are checked before any file is read, so a typo fails fast.

@@ -65,10 +65,7 @@ nlohmann::json summaryJson(const simulator::SimSummary& s) {
 } // namespace
 
 int runSimulate(const std::vector<std::string>& argv) {
-    const CliArgs args(argv,
-                       {"trace", "splits", "device", "server", "link", "link-csv", "rtt", "jitter", "goal", "requests",
-                        "period", "rate", "seed", "replan", "csv", "config"},
-                       {"json"});
+    const CliArgs args(argv, "simulate");
     const auto trace = core::readTrace(args.require("trace"));
     const auto device = simulator::loadPlatformSpec(args.require("device"));
     const auto server = simulator::loadPlatformSpec(args.require("server"));

@@ -182,15 +182,12 @@ struct CaseResult {
 } // namespace
 
 int runSplitServe(const std::vector<std::string>& argv) {
-    const CliArgs args(argv, {"weights", "port", "mbps", "rtt", "threshold", "threads"}, {});
+    const CliArgs args(argv, "split-serve");
     return serve(args);
 }
 
 int runSplitRun(const std::vector<std::string>& argv) {
-    const CliArgs args(argv,
-                       withModelOptions({"weights", "data", "trace", "splits", "split", "after", "bandwidths", "rtt",
-                                         "threshold", "max-samples", "warmup", "mode", "val", "seed", "json"}),
-                       {});
+    const CliArgs args(argv, "split-run");
     const std::string weights = args.require("weights");
     const double rtt = args.getDouble("rtt", 10, 0, 10000);
     const double threshold = args.getDouble("threshold", 0.99, 0, 1);

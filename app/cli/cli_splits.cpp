@@ -35,7 +35,7 @@ double msSince(std::chrono::steady_clock::time_point t0) {
 } // namespace
 
 int runProfileSplits(const std::vector<std::string>& argv) {
-    const CliArgs args(argv, withModelOptions({"weights", "data", "split", "max-samples", "batch", "mode", "out", "val", "seed", "threads"}), {});
+    const CliArgs args(argv, "profile-splits");
     const std::string out = args.require("out");
     const auto mode = parseMode(args.get("mode", "per-tensor"));
     const auto split = core::parseSplitKind(args.get("split", "val"));

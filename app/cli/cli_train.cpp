@@ -13,10 +13,7 @@
 namespace exitscope::app {
 
 int runTrain(const std::vector<std::string>& argv) {
-    const CliArgs args(argv,
-                       {"model", "data", "out", "epochs", "batch", "lr", "exit-weights", "weights", "val", "seed",
-                        "max-train", "threads", "options"},
-                       {"freeze-backbone", "no-augment"});
+    const CliArgs args(argv, "train");
     const std::string out = args.require("out");
     const int threads = core::applyThreadCount(static_cast<int>(args.getInt("threads", 0, 0, 256)));
 
