@@ -36,6 +36,13 @@ std::vector<OptionHelp> dataOptions() {
             opt("seed", "N", "0", "seed of the train/validation split")};
 }
 
+// Commands that run a model on --data: how its classes meet the model's.
+std::vector<OptionHelp> classOptions() {
+    return {flag("classes-by-order",
+                 "take the data set's classes, in their order, as the model's although their names differ "
+                 "(the same names in another order are always mapped by name)")};
+}
+
 // The policy options of eval, tune and sweep (app/cli/cli_policy_args.h).
 std::vector<OptionHelp> policyOptions(bool withConfig) {
     std::vector<OptionHelp> o{
@@ -84,7 +91,7 @@ std::vector<CommandHelp> makeCommands() {
                                  opt("timing-samples", "N", "100", "samples timed block by block"),
                                  opt("batch", "N", "256", "images per forward pass"),
                                  opt("threads", "N", kThreads, "LibTorch threads")},
-                                modelOptions())))});
+                                join(modelOptions(), classOptions()))))});
     c.push_back({"run", "", "run the real early-exit executor",
                  "Runs the network block by block and drops the samples that left at each exit; with --trace,\n"
                  "checks sample by sample that it agrees with the trace-based policy.",
@@ -99,7 +106,7 @@ std::vector<CommandHelp> makeCommands() {
                                  opt("trace", "TRACE", "", "a trace of the same weights to check against"),
                                  opt("device", "cpu|cuda", "cpu", "where LibTorch runs"),
                                  opt("threads", "N", kThreads, "LibTorch threads")},
-                                modelOptions())))});
+                                join(modelOptions(), classOptions()))))});
     c.push_back({"profile-splits", "", "measure every split candidate on real activations",
                  "Encoded bytes, codec time and accuracy after transfer at every split candidate.",
                  join({req("weights", "FILE", "checkpoint or TorchScript multi-exit model"),
@@ -110,7 +117,7 @@ std::vector<CommandHelp> makeCommands() {
                                  opt("mode", "per-tensor|per-channel|lossless", "per-tensor", "the codec's quantisation"),
                                  opt("batch", "N", "100", "images per batch"),
                                  opt("threads", "N", "1", "LibTorch threads")},
-                                modelOptions())))});
+                                join(modelOptions(), classOptions()))))});
     c.push_back({"split-run", "", "device and server halves as two processes over a shaped TCP link",
                  "Runs the device part here and the server part as a second process on 127.0.0.1 over a\n"
                  "shaped link, and compares the measured latency per case with the simulated median.",
@@ -129,7 +136,7 @@ std::vector<CommandHelp> makeCommands() {
                                  opt("warmup", "N", "10", "images run before timing"),
                                  opt("mode", "per-tensor|per-channel|lossless", "per-tensor", "the codec's quantisation"),
                                  opt("json", "FILE|-", "", "write the results as JSON")},
-                                modelOptions())))});
+                                join(modelOptions(), classOptions()))))});
     c.push_back({"split-serve", "", "the server half of split-run",
                  "Started by split-run itself; listens on 127.0.0.1:--port.",
                  {req("weights", "FILE", "checkpoint or TorchScript multi-exit model"),

@@ -1,8 +1,11 @@
 #include "app/cli/cli_model.h"
 
 #include "core/common/error.h"
+#include "core/data/class_match.h"
 #include "core/data/registry.h"
 #include "core/model/model_loader.h"
+
+#include <cstdio>
 
 namespace exitscope::app {
 
@@ -27,7 +30,12 @@ core::Dataset loadDataForModel(const CliArgs& args, const core::ModelSpec& spec)
     dopts.channels = spec.channels;
     dopts.height = spec.height;
     dopts.width = spec.width;
-    return core::loadDataset(args.require("data"), dopts);
+    core::Dataset data = core::loadDataset(args.require("data"), dopts);
+    // Before any image runs: labels must mean the model's classes.
+    std::string note;
+    core::matchClassesToModel(data, spec.classNames, args.has("classes-by-order"), note);
+    if (!note.empty()) std::fprintf(stderr, "note: %s\n", note.c_str());
+    return data;
 }
 
 } // namespace exitscope::app

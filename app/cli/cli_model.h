@@ -16,7 +16,9 @@ namespace exitscope::app {
 std::shared_ptr<core::MultiExitNet> loadModelFromArgs(const CliArgs& args, const std::string& key = "weights");
 
 /// Loads --data with --val and --seed; image folders are converted to the
-/// model's input shape (channels, height, width).
+/// model's input shape (channels, height, width). Its classes are matched to
+/// the model's class names (core::matchClassesToModel, --classes-by-order)
+/// before any image runs; a renumbering is said on stderr.
 core::Dataset loadDataForModel(const CliArgs& args, const core::ModelSpec& spec);
 
 

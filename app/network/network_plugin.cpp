@@ -11,6 +11,7 @@
 
 #include "core/common/allocator.h"
 #include "core/common/error.h"
+#include "core/data/class_match.h"
 #include "core/data/registry.h"
 #include "core/trace/trace.h"
 
@@ -58,7 +59,11 @@ public:
         dopts.channels = model->spec().channels;
         dopts.height = model->spec().height;
         dopts.width = model->spec().width;
-        const core::Dataset ds = core::loadDataset(dataset, dopts);
+        core::Dataset ds = core::loadDataset(dataset, dopts);
+        // Before any image runs: labels must mean the model's classes.
+        std::string note;
+        core::matchClassesToModel(ds, model->spec().classNames, false, note);
+        if (!note.empty()) progress({0.0, note});
         core::throwIfCancelled(&cancel);
         const core::Trace trace = core::profileModel(*model, ds, options, progress, &cancel);
         core::writeTrace(trace, out);
