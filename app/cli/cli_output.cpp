@@ -4,6 +4,7 @@
 #include "app/cli/cli_commands.h"
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
+#include "core/common/format.h"
 #include "core/common/progress.h"
 
 #include <algorithm>
@@ -43,18 +44,27 @@ void printProgress(double fraction, const std::string& message, bool always) {
     std::fflush(stderr);
 }
 
+namespace {
+// Messages quote file names, file contents and command-line values; each
+// control character among them is shown as an escape, so the report stays
+// one line and cannot drive the terminal. 4,000 characters bound a message
+// that quotes a whole file.
+std::string reportText(const char* what) { return core::shortened(what, 4000); }
+} // namespace
+
 int runGuarded(const std::string& command, const std::function<int()>& body) {
     try {
         return body();
     } catch (const core::Error& e) {
         // One line: a new line only ends a progress bar still open on the terminal.
-        std::cerr << (progressLineOpen() ? "\n" : "") << "exitscope-cli " << command << ": error: " << e.what() << "\n";
+        std::cerr << (progressLineOpen() ? "\n" : "") << "exitscope-cli " << command << ": error: " << reportText(e.what())
+                  << "\n";
         return 1;
     } catch (const core::Cancelled&) {
         std::cerr << (progressLineOpen() ? "\n" : "") << "exitscope-cli " << command << ": cancelled\n";
         return 130;
     } catch (const std::exception& e) {
-        std::cerr << (progressLineOpen() ? "\n" : "") << "exitscope-cli " << command << ": internal error: " << e.what()
+        std::cerr << (progressLineOpen() ? "\n" : "") << "exitscope-cli " << command << ": internal error: " << reportText(e.what())
                   << "\n";
         return 3;
     }

@@ -1,6 +1,7 @@
 #include "core/common/atomic_file.h"
 
 #include "core/common/error.h"
+#include "core/common/format.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -17,6 +18,26 @@ namespace exitscope::core {
 namespace {
 
 std::string errnoText(int error) { return std::strerror(error); }
+
+// Paths come from users and files: a 5,000-character one or one holding
+// control characters must still give a one-line message that names it.
+std::string cannotOpen(const std::string& path, int error, const char* what) {
+    const std::string p = shortened(path);
+    if (error == ENOENT) return p + ": file not found";
+    if (error == ENAMETOOLONG)
+        return p + ": the path (" + std::to_string(path.size()) +
+               " bytes) or one of its names is longer than the file system allows";
+    return p + ": cannot " + what + ": " + errnoText(error);
+}
+
+const char* fileKind(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a plain file";
+}
 
 // A streambuf straight onto a POSIX descriptor: std::ofstream cannot give us
 // the descriptor to fsync, and reopening the file by name to fsync it would
@@ -188,23 +209,28 @@ void writeFileAtomically(const std::string& path,
     syncDirectoryOf(path);
 }
 
+void requireRegularFile(const std::string& path) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) throw Error(cannotOpen(path, errno, "examine"));
+    if (!S_ISREG(info.st_mode))
+        throw Error(shortened(path) + " is not a regular file (it is " + fileKind(info.st_mode) + ")");
+}
+
 std::vector<uint8_t> readFileBytes(const std::string& path, uint64_t maxBytes) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        throw Error(errno == ENOENT ? path + ": file not found"
-                                    : path + ": cannot open: " + errnoText(errno));
-    }
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+    // writer forever; the descriptor is checked to be a regular file before
+    // anything is read, and reads of regular files ignore the flag.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) throw Error(cannotOpen(path, errno, "open"));
     struct Closer {
         int fd;
         ~Closer() { ::close(fd); }
     } closer{fd};
 
     struct stat info {};
-    if (::fstat(fd, &info) != 0) {
-        throw Error(path + ": cannot examine: " + errnoText(errno));
-    }
+    if (::fstat(fd, &info) != 0) throw Error(cannotOpen(path, errno, "examine"));
     if (!S_ISREG(info.st_mode)) {
-        throw Error(path + ": not a regular file");
+        throw Error(shortened(path) + " is not a regular file (it is " + fileKind(info.st_mode) + ")");
     }
     const auto size = static_cast<uint64_t>(info.st_size);
     if (size > maxBytes) {
@@ -231,10 +257,7 @@ std::vector<uint8_t> readFileBytes(const std::string& path, uint64_t maxBytes) {
 
 uint64_t fileSize(const std::string& path) {
     struct stat info {};
-    if (::stat(path.c_str(), &info) != 0) {
-        throw Error(errno == ENOENT ? path + ": file not found"
-                                    : path + ": cannot examine: " + errnoText(errno));
-    }
+    if (::stat(path.c_str(), &info) != 0) throw Error(cannotOpen(path, errno, "examine"));
     return static_cast<uint64_t>(info.st_size);
 }
 

@@ -18,6 +18,12 @@ namespace exitscope::core {
 void writeFileAtomically(const std::string& path,
                          const std::function<void(std::ostream&)>& writer);
 
+/// Throws Error naming `path` unless it is an existing regular file: a
+/// FIFO, a directory or a device is refused without being opened (opening
+/// a FIFO waits for a writer), as is a path longer than the file system
+/// allows. For readers that open files by name (LibTorch, OpenCV).
+void requireRegularFile(const std::string& path);
+
 /// Reads a whole regular file. Throws Error naming `path` when it is
 /// missing, unreadable, not a regular file or larger than `maxBytes`.
 std::vector<uint8_t> readFileBytes(const std::string& path, uint64_t maxBytes);

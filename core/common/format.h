@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace exitscope::core {
@@ -9,5 +10,20 @@ namespace exitscope::core {
 /// else in the shortest form that reads back to the same double ("0.1",
 /// "2.5e-07"); "nan", "inf" and "-inf" as such.
 std::string exactNumber(double value);
+
+/// `text` safe to print on one terminal line: every control character
+/// (bytes below 0x20 and 0x7f) as an escape (\n, \r, \t, else \xNN);
+/// everything else, bytes of 0x80 and above included (UTF-8 names stay
+/// readable), comes back unchanged.
+std::string printable(const std::string& text);
+
+/// `printable(text)`, cut to about `maxChars` characters by keeping its
+/// start and end around "...", so that a 5,000-character path still names
+/// its folder and its file in an error.
+std::string shortened(const std::string& text, std::size_t maxChars = 160);
+
+/// The first non-empty line of a library's message (LibTorch's start with a
+/// new line and go on with source excerpts), printable and shortened.
+std::string firstLineOf(const std::string& message, std::size_t maxChars = 300);
 
 } // namespace exitscope::core

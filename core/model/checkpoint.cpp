@@ -2,6 +2,7 @@
 
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
+#include "core/common/format.h"
 #include "core/model/multi_exit_net.h"
 #include "core/model/zoo.h"
 
@@ -17,12 +18,16 @@ constexpr const char* kFormatKey = "exitscope_format";
 constexpr int64_t kFormatVersion = 1;
 
 torch::serialize::InputArchive openArchive(const std::string& path) {
-    if (!std::filesystem::is_regular_file(path)) throw Error(path + ": no such checkpoint file");
+    requireRegularFile(path);
     torch::serialize::InputArchive archive;
     try {
         archive.load_from(path);
     } catch (const c10::Error& e) {
-        throw Error(path + ": not a LibTorch checkpoint archive (" + std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+        throw Error(path + ": not a LibTorch checkpoint archive (" + firstLineOf(e.what_without_backtrace(), 200) + ")");
+    } catch (const std::exception& e) {
+        // A damaged archive can hold TorchScript type tables that fail to
+        // compile; LibTorch reports those as multi-line source excerpts.
+        throw Error(path + ": not a LibTorch checkpoint archive (" + firstLineOf(e.what(), 200) + ")");
     }
     return archive;
 }
@@ -79,7 +84,9 @@ std::shared_ptr<MultiExitNet> loadCheckpoint(const std::string& path, const std:
         net->load(archive);
     } catch (const c10::Error& e) {
         throw Error(path + ": weights do not fit the '" + spec.name + "' architecture: " +
-                    std::string(e.what_without_backtrace()).substr(0, 300));
+                    firstLineOf(e.what_without_backtrace(), 300));
+    } catch (const std::exception& e) {
+        throw Error(path + ": weights do not fit the '" + spec.name + "' architecture: " + firstLineOf(e.what(), 300));
     }
     std::map<std::string, std::vector<int64_t>> actual;
     for (const auto& p : net->named_parameters(true)) actual[p.key()] = p.value().sizes().vec();

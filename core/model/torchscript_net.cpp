@@ -1,6 +1,8 @@
 #include "core/model/torchscript_net.h"
 
+#include "core/common/atomic_file.h"
 #include "core/common/error.h"
+#include "core/common/format.h"
 #include "core/model/op_mac_counter.h"
 
 #include <torch/script.h>
@@ -14,10 +16,49 @@ namespace exitscope::core {
 namespace {
 
 /// The first line of a LibTorch message: the rest is a C++ stack dump.
-std::string firstLine(const char* what) {
-    std::string s(what);
-    const auto nl = s.find('\n');
-    return nl == std::string::npos ? s : s.substr(0, nl);
+std::string firstLine(const char* what) { return firstLineOf(what); }
+
+/// "[1, 3, 28, 28]", or "[1, 8, 14, 14] + [1, 16, 7, 7]" for a state of several tensors.
+std::string shapesOf(const State& state) {
+    std::string out;
+    for (const auto& t : state) {
+        if (!out.empty()) out += " + ";
+        out += "[";
+        for (int64_t d = 0; d < t.dim(); ++d) out += (d ? ", " : "") + std::to_string(t.size(d));
+        out += "]";
+    }
+    return out;
+}
+
+/// A TorchScript interpreter failure in one line: the Python exception's own
+/// line ("RuntimeError: Given groups=1, ...") and where the model's source
+/// raised it, instead of the two tracebacks LibTorch puts first.
+std::string scriptError(const std::string& what) {
+    if (what.find("Traceback of TorchScript") == std::string::npos) return firstLine(what.c_str());
+    std::vector<std::string> lines;
+    std::size_t from = 0;
+    while (from <= what.size()) {
+        const auto nl = what.find('\n', from);
+        lines.push_back(what.substr(from, nl == std::string::npos ? std::string::npos : nl - from));
+        if (nl == std::string::npos) break;
+        from = nl + 1;
+    }
+    std::string message, where;
+    for (auto it = lines.rbegin(); it != lines.rend() && message.empty(); ++it) {
+        const auto colon = it->find("Error: ");
+        if (colon != std::string::npos && colon > 0 && it->at(0) != ' ') message = it->substr(colon + 7);
+    }
+    bool original = false;
+    for (const auto& l : lines) {
+        if (l.find("Traceback of TorchScript, original code") != std::string::npos) original = true;
+        const auto file = l.find("File \"");
+        if (original && file != std::string::npos) {
+            where = l.substr(file);
+            break;
+        }
+    }
+    if (message.empty()) message = firstLine(what.c_str());
+    return firstLineOf(message + (where.empty() ? "" : " (" + where + ")"), 400);
 }
 
 c10::IValue toIValue(const State& state) {
@@ -70,7 +111,10 @@ private:
         try {
             out = m_module.forward({toIValue(in)});
         } catch (const c10::Error& e) {
-            throw Error(m_where + ": " + firstLine(e.what()));
+            throw Error(m_where + ": " + scriptError(e.what()));
+        } catch (const std::runtime_error& e) {
+            // TorchScript rethrows an error raised inside the script as std::runtime_error.
+            throw Error(m_where + " on input " + shapesOf(in) + ": " + scriptError(e.what()));
         }
         if (!out.isTensorList()) throw Error(m_where + " returns " + out.tagKind() + ", expected List[Tensor]");
         State state = out.toTensorVector();
@@ -99,7 +143,9 @@ public:
             try {
                 out = m_module.forward({toIValue(in)});
             } catch (const c10::Error& e) {
-                throw Error(m_where + ": " + firstLine(e.what()));
+                throw Error(m_where + ": " + scriptError(e.what()));
+            } catch (const std::runtime_error& e) {
+                throw Error(m_where + " on input " + shapesOf(in) + ": " + scriptError(e.what()));
             }
             if (counter) MacCounter::add(counter->macs() / std::max<int64_t>(1, in.front().size(0)));
         }
@@ -198,8 +244,7 @@ std::string torchScriptModelName(const std::string& path) {
 }
 
 std::shared_ptr<MultiExitNet> loadTorchScriptModel(const std::string& path, const Normalisation& override_) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) throw Error(path + ": no such file");
+    requireRegularFile(path);
     torch::jit::Module module;
     try {
         module = torch::jit::load(path, torch::kCPU);

@@ -50,6 +50,29 @@ void checkTimes(const std::string& where, const char* field, const std::vector<f
     }
 }
 
+// Costs that the evaluation divides by (fractions of the last exit's MACs
+// and parameters): cumulative, so never falling, and the last one positive.
+void checkCumulative(const std::string& where, const char* field, const std::vector<int64_t>& values) {
+    for (std::size_t k = 1; k < values.size(); ++k) {
+        if (values[k] < values[k - 1]) {
+            throw Error(where + ": " + field + "[" + std::to_string(k) + "] = " + std::to_string(values[k]) +
+                        " is below " + field + "[" + std::to_string(k - 1) + "] = " +
+                        std::to_string(values[k - 1]) + "; the costs to reach each exit are cumulative");
+        }
+    }
+    if (!values.empty() && values.back() <= 0) {
+        throw Error(where + ": " + field + " of the last exit is " + std::to_string(values.back()) +
+                    "; it must be positive (every cost is a fraction of it)");
+    }
+}
+
+template <typename T>
+double sumOf(const std::vector<T>& values) {
+    double sum = 0.0;
+    for (T v : values) sum += static_cast<double>(v);
+    return sum;
+}
+
 std::string shapeText(const std::vector<int64_t>& shape) {
     std::string text = "[";
     for (std::size_t i = 0; i < shape.size(); ++i) {
@@ -133,6 +156,24 @@ void Trace::validate(const std::string& where) const {
                         " is not a probability in [0, 1]");
         }
     }
+    // Each row is a softmax; float32 sums of up to thousands of terms stay
+    // within 1e-4 of 1, so 1e-3 refuses only rows that are not distributions.
+    for (int64_t row = 0; C > 0 && row < N * K; ++row) {
+        const float* p = probs.data() + row * C;
+        double sum = 0.0;
+        for (int64_t c = 0; c < C; ++c) sum += p[c];
+        if (!(std::fabs(sum - 1.0) <= kProbabilitySumTolerance)) {
+            throw Error(where + ": probs of sample " + std::to_string(row / K) + " at exit " +
+                        std::to_string(row % K) + " sum to " + std::to_string(sum) +
+                        ", not 1 (within " + std::to_string(kProbabilitySumTolerance) + ")");
+        }
+    }
+    for (std::size_t i = 0; i < gateInputs.size(); ++i) {
+        if (!std::isfinite(gateInputs[i])) {
+            throw Error(where + ": gate_inputs[" + std::to_string(i) + "] = " + std::to_string(gateInputs[i]) +
+                        " is not a finite number");
+        }
+    }
     for (std::size_t k = 0; k < gateDims.size(); ++k) {
         if (gateDims[k] < 0 || gateDims[k] > D) {
             throw Error(where + ": gate_dims[" + std::to_string(k) + "] = " +
@@ -149,6 +190,15 @@ void Trace::validate(const std::string& where) const {
     checkTimes(where, "exit_ms", exitMs);
     checkTimes(where, "block_ms", blockMs);
     checkTimes(where, "head_ms", headMs);
+    checkCumulative(where, "exit_macs", exitMacs);
+    checkCumulative(where, "exit_params", exitParams);
+    // The latency model derives the profiling machine's speed from these
+    // sums (MACs per ms); all-zero blocks would make every latency NaN.
+    if (!(sumOf(blockMacs) > 0.0) || !(sumOf(blockMs) > 0.0)) {
+        throw Error(where + ": block_macs and block_ms must not all be zero (they sum to " +
+                    std::to_string(static_cast<long long>(sumOf(blockMacs))) + " MACs and " +
+                    std::to_string(sumOf(blockMs)) + " ms)");
+    }
     for (std::size_t b = 0; b < blockRelu.size(); ++b) {
         if (blockRelu[b] > 1) {
             throw Error(where + ": block_relu[" + std::to_string(b) + "] = " +

@@ -7,6 +7,9 @@
 
 namespace exitscope::core {
 
+/// How far a row of a trace's probabilities may sum from 1.
+constexpr double kProbabilitySumTolerance = 1e-3;
+
 /// What one profiling run of a multi-exit model over a data set split
 /// recorded: per sample and exit the class probabilities and gate inputs,
 /// per exit and block the measured cost. Every policy, plot and simulation
@@ -51,7 +54,11 @@ struct Trace {
     }
 
     /// Throws Error naming the field when sizes disagree with N, K, C, B, D
-    /// or values are out of range (labels, NaN probabilities, exit_block).
+    /// or values are out of range: labels, exit_block, probabilities (each
+    /// in [0, 1], each row summing to 1 within kProbabilitySumTolerance),
+    /// gate inputs (finite), costs (non-negative; exit_macs and exit_params
+    /// never falling, the last positive), times (finite, non-negative;
+    /// block_ms and block_macs not all zero). See docs/trace-format.md.
     void validate(const std::string& where) const;
 };
 

@@ -187,6 +187,10 @@ def write_fixtures(directory: str) -> None:
     # Broken variants, each with one documented error.
     torch.jit.script(fashion_resnet(extra_logits=1)).save(os.path.join(directory, "wrong_shape.pt"))
     torch.jit.script(_WithoutExitBlocks(fashion_resnet())).save(os.path.join(directory, "missing_attribute.pt"))
+    # input_shape says 3 channels, the stem takes 1: the load-time dry run fails inside the script.
+    three = fashion_resnet()
+    three.input_shape, three.mean, three.std = [3, 28, 28], [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]
+    torch.jit.script(three).save(os.path.join(directory, "wrong_input_shape.pt"))
     net = fashion_resnet()
     net.exits[0] = ClassifyOnlyExit(8, 10)
     torch.jit.script(_ExitsNotCalled(net)).save(os.path.join(directory, "missing_forward.pt"))

@@ -1,9 +1,11 @@
 #include "simulator/simulate/event_sim.h"
 
 #include "core/common/error.h"
+#include "core/common/format.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <iomanip>
 #include <numeric>
 #include <random>
@@ -17,10 +19,14 @@ namespace {
 
 std::size_t sz(int64_t v) { return static_cast<std::size_t>(v); }
 
-std::string num(double v) {
-    std::ostringstream s;
-    s << v;
-    return s.str();
+std::string num(double v) { return core::exactNumber(v); }
+
+// A derived estimate, to three significant digits (the values it comes
+// from are quoted exactly beside it).
+std::string rounded(double v) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.3g", v);
+    return buffer;
 }
 
 // From raw mt19937_64 output rather than std::exponential_distribution,
@@ -45,8 +51,24 @@ void checkSimConfig(const SimConfig& config) {
         throw Error("simulation: arrival rate " + num(config.ratePerS) + " per s must be > 0 and finite");
     if (config.numRequests <= 0)
         throw Error("simulation: request count " + std::to_string(config.numRequests) + " must be > 0");
+    // An infinite interval means "plan once, at t = 0".
     if (!(config.replanIntervalMs > 0.0))
         throw Error("simulation: re-plan interval " + num(config.replanIntervalMs) + " ms must be > 0");
+    // The scheduler re-plans every interval until the last arrival (about
+    // 25 us a plan): a stream that spans more re-plans than kMaxReplans
+    // would not finish in reasonable time, so it is refused up front.
+    const double spanMs = config.arrivals == ArrivalKind::Periodic
+                              ? static_cast<double>(config.numRequests - 1) * config.periodMs
+                              : static_cast<double>(config.numRequests) / config.ratePerS * 1000.0;
+    const double replans = spanMs / config.replanIntervalMs;
+    if (!(replans <= kMaxReplans)) {
+        throw Error("simulation: " + std::to_string(config.numRequests) + " requests " +
+                    (config.arrivals == ArrivalKind::Periodic ? "every " + num(config.periodMs) + " ms"
+                                                              : "at " + num(config.ratePerS) + " per s") +
+                    " span about " + rounded(spanMs) + " ms, about " + rounded(replans) + " re-plans at one every " +
+                    num(config.replanIntervalMs) + " ms; at most " + num(kMaxReplans) +
+                    " are simulated (raise the rate or the re-plan interval, or lower the period)");
+    }
     checkGoal(config.goal);
 }
 

@@ -20,6 +20,10 @@ enum class ArrivalKind {
     Poisson,   ///< exponential gaps of mean 1000 / ratePerS ms, the first after one gap
 };
 
+/// The most re-planning ticks one simulation may span (its last arrival
+/// divided by the re-plan interval); checkSimConfig refuses more.
+constexpr double kMaxReplans = 1e6;
+
 /// Parameters of one event simulation.
 struct SimConfig {
     ArrivalKind arrivals = ArrivalKind::Periodic;

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <random>
 #include <stdexcept>
@@ -227,6 +228,14 @@ TEST(TraceTest, ValidateNamesWhereAndField) {
         {"head_ms", [](Trace& t) { t.headMs[0] = -1.0f; }},
         {"dimensions", [](Trace& t) { t.numExits = 0; }},
         {"overflows", [](Trace& t) { t.numSamples = int64_t(1) << 40; t.numClasses = int64_t(1) << 40; }},
+        // Rows that are not distributions: all zero, or one value moved.
+        {"sum to 0", [](Trace& t) { std::fill(t.probs.begin(), t.probs.begin() + 4, 0.0f); }},
+        {"probs of sample 0 at exit 1", [](Trace& t) { t.probs[4] = std::min(1.0f, t.probs[4] + 0.01f); }},
+        {"gate_inputs[3]", [](Trace& t) { t.gateInputs[3] = std::numeric_limits<float>::infinity(); }},
+        {"exit_macs[2]", [](Trace& t) { t.exitMacs[2] = t.exitMacs[1] - 1; }},
+        {"exit_params of the last exit", [](Trace& t) { std::fill(t.exitParams.begin(), t.exitParams.end(), 0); }},
+        {"block_macs and block_ms", [](Trace& t) { std::fill(t.blockMs.begin(), t.blockMs.end(), 0.0f); }},
+        {"block_macs and block_ms", [](Trace& t) { std::fill(t.blockMacs.begin(), t.blockMacs.end(), 0); }},
     };
     for (const auto& [field, breakIt] : breakages) {
         Trace t = good;
@@ -452,4 +461,41 @@ TEST(AtomicFileTest, ReadFileBytesChecksExistenceTypeAndCap) {
     const std::string sub = dir.file("sub");
     fs::create_directory(sub);
     expectError([&] { readFileBytes(sub, 100); }, sub, "not a regular file");
+}
+
+// A FIFO given as an input must be refused at once, not read: opening one
+// for reading waits for a writer that never comes.
+TEST(AtomicFileTest, FifoIsRefusedWithoutBlocking) {
+    TempDir dir;
+    const std::string fifo = dir.file("pipe");
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    expectError([&] { readFileBytes(fifo, 100); }, fifo, "is not a regular file (it is a FIFO)");
+    expectError([&] { requireRegularFile(fifo); }, fifo, "is not a regular file (it is a FIFO)");
+    expectError([&] { readTrace(fifo); }, fifo, "FIFO");
+    expectError([&] { requireRegularFile(dir.file("gone")); }, dir.file("gone"), "file not found");
+    const std::string sub = dir.file("folder");
+    fs::create_directory(sub);
+    expectError([&] { requireRegularFile(sub); }, sub, "it is a directory");
+}
+
+// A path longer than the file system allows is a user error naming the
+// path (shortened, so the message stays one readable line), not an
+// internal error from std::filesystem.
+TEST(AtomicFileTest, OverlongPathIsAOneLineErrorThatNamesIt) {
+    const std::string longName = "/tmp/" + std::string(5000, 'a') + "/trace.safetensors";
+    for (const auto& action : std::vector<std::function<void()>>{
+             [&] { readFileBytes(longName, 100); }, [&] { requireRegularFile(longName); },
+             [&] { fileSize(longName); }, [&] { readTrace(longName); }}) {
+        try {
+            action();
+            ADD_FAILURE() << "no Error for an overlong path";
+        } catch (const Error& e) {
+            const std::string m = e.what();
+            EXPECT_NE(m.find("longer than the file system allows"), std::string::npos) << m;
+            EXPECT_NE(m.find("/tmp/aaa"), std::string::npos) << m;
+            EXPECT_NE(m.find("/trace.safetensors"), std::string::npos) << m;
+            EXPECT_LT(m.size(), 400u) << m;
+            EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+        }
+    }
 }

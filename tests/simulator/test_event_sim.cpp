@@ -258,3 +258,42 @@ TEST(EventSim, BadParametersAreErrors) {
     c.goal = Goal::lowestLatency(0.9);  // no design beats 75%
     EXPECT_NE(errorOf([&] { simulate(s, t, bw, c); }).find("infeasible at t = 0"), std::string::npos);
 }
+
+// A stream must finish: one whose span holds more re-planning ticks than
+// kMaxReplans (a vanishing rate, a huge period, a tiny re-plan interval)
+// is refused before anything runs, naming the values; one just inside runs.
+TEST(EventSim, StreamsThatWouldNotFinishAreRefused) {
+    const Trace t = handTrace();
+    Scheduler s(t, defaultSplitPoints(t));
+    const auto bw = BandwidthSchedule::constant(8.0);
+    SimConfig c;
+    c.numRequests = 40;
+    c.arrivals = ArrivalKind::Poisson;
+    c.ratePerS = 1e-300;
+    const std::string rate = errorOf([&] { simulate(s, t, bw, c); });
+    EXPECT_NE(rate.find("at 1e-300 per s"), std::string::npos) << rate;
+    EXPECT_NE(rate.find("at most 1000000"), std::string::npos) << rate;
+    c = SimConfig{};
+    c.numRequests = 40;
+    c.periodMs = 1e300;
+    EXPECT_NE(errorOf([&] { simulate(s, t, bw, c); }).find("every 1e+300 ms"), std::string::npos);
+    c = SimConfig{};
+    c.numRequests = 40;
+    c.replanIntervalMs = 1e-9;
+    EXPECT_NE(errorOf([&] { simulate(s, t, bw, c); }).find("re-plan interval"), std::string::npos);
+    // Planned once: any span finishes.
+    c.replanIntervalMs = std::numeric_limits<double>::infinity();
+    c.periodMs = 1e300;
+    c.goal = Goal::highestThroughput();
+    EXPECT_EQ(simulate(s, t, bw, c).summary.replans, 0);
+    // 11 requests every 100 ms span 1,000 ms: re-planned every 0.0009 ms
+    // that is 1.1e6 ticks, refused; every 1 ms, 1,000 ticks, run.
+    c = SimConfig{};
+    c.numRequests = 11;
+    c.periodMs = 100.0;
+    c.replanIntervalMs = 0.0009;
+    c.goal = Goal::highestThroughput();
+    EXPECT_NE(errorOf([&] { simulate(s, t, bw, c); }).find("about 1.11e+06 re-plans at one every 9e-04 ms"), std::string::npos);
+    c.replanIntervalMs = 1.0;
+    EXPECT_EQ(simulate(s, t, bw, c).summary.count, 11);
+}
