@@ -78,18 +78,25 @@ int runExecute(const std::vector<std::string>& argv) {
     if (maxSamples > 0 && maxSamples < static_cast<int64_t>(indices.size())) indices.resize(static_cast<std::size_t>(maxSamples));
     const auto batch = static_cast<std::size_t>(args.getInt("batch", 256, 1, 65536));
 
-    std::vector<core::ExecutedSample> results;
+    // The survivors of each batch are pooled across batches (runStream), so
+    // the deep blocks run on large batches; only the executor is timed.
+    const auto numBatches = static_cast<int64_t>((indices.size() + batch - 1) / batch);
+    if (numBatches == 0) throw core::Error("the " + args.get("split", "test") + " split has no images to run");
     double seconds = 0;
-    for (std::size_t start = 0; start < indices.size(); start += batch) {
+    std::chrono::steady_clock::time_point resumed;
+    const auto batchAt = [&](int64_t i) {
+        if (i > 0) seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - resumed).count();
+        const std::size_t start = static_cast<std::size_t>(i) * batch;
         std::vector<int64_t> idx(indices.begin() + static_cast<std::ptrdiff_t>(start),
                                  indices.begin() + static_cast<std::ptrdiff_t>(std::min(indices.size(), start + batch)));
         auto x = core::imagesToTensor(images, idx, net->spec().normalisation);
-        const auto t0 = std::chrono::steady_clock::now();
-        auto r = executor.run(x);
-        seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        results.insert(results.end(), r.begin(), r.end());
-        printProgress(static_cast<double>(results.size()) / static_cast<double>(indices.size()), "executing");
-    }
+        resumed = std::chrono::steady_clock::now();
+        return x;
+    };
+    const auto results = executor.runStream(numBatches, batchAt, [&](int64_t done) {
+        printProgress(static_cast<double>(done) / static_cast<double>(numBatches), "executing");
+    });
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - resumed).count();
     std::vector<int64_t> histogram(static_cast<std::size_t>(net->numExits()), 0);
     int64_t correct = 0;
     for (std::size_t i = 0; i < results.size(); ++i) {

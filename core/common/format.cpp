@@ -53,6 +53,13 @@ std::string shortened(const std::string& text, std::size_t maxChars) {
     return p.substr(0, h) + "..." + p.substr(t);
 }
 
+std::string withoutUtf8Bom(std::string text) {
+    if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF && static_cast<unsigned char>(text[1]) == 0xBB &&
+        static_cast<unsigned char>(text[2]) == 0xBF)
+        text.erase(0, 3);
+    return text;
+}
+
 std::string firstLineOf(const std::string& message, std::size_t maxChars) {
     std::size_t begin = 0;
     while (begin < message.size()) {

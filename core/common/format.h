@@ -22,6 +22,13 @@ std::string printable(const std::string& text);
 /// its folder and its file in an error.
 std::string shortened(const std::string& text, std::size_t maxChars = 160);
 
+/// `text` without a leading UTF-8 byte-order mark (EF BB BF), which Windows
+/// editors and spreadsheets put in front of JSON and CSV files they save.
+/// Every text input (tuned configs, device and server profiles, bandwidth
+/// and deadline CSVs, class-name lists) goes through it, so such a file
+/// reads exactly as the same file without the mark; ExitScope never writes one.
+std::string withoutUtf8Bom(std::string text);
+
 /// The first non-empty line of a library's message (LibTorch's start with a
 /// new line and go on with source excerpts), printable and shortened.
 std::string firstLineOf(const std::string& message, std::size_t maxChars = 300);

@@ -1,5 +1,6 @@
 #include "core/config/tuned_config.h"
 
+#include "core/common/format.h"
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
 #include "core/eval/metrics.h"
@@ -135,7 +136,7 @@ TunedConfig loadConfig(const std::string& path) {
     const auto bytes = readFileBytes(path, uint64_t{64} << 20);
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(bytes.begin(), bytes.end());
+        j = nlohmann::json::parse(withoutUtf8Bom(std::string(bytes.begin(), bytes.end())));
     } catch (const nlohmann::json::exception& e) {
         throw Error(path + ": not valid JSON: " + e.what());
     }

@@ -1,5 +1,6 @@
 #include "core/data/cifar_reader.h"
 
+#include "core/common/format.h"
 #include "core/common/error.h"
 #include "core/data/gzip.h"
 
@@ -95,6 +96,7 @@ std::vector<std::string> readCifar10ClassNames(const std::string& dir) {
     }
     std::vector<std::string> names;
     for (std::string line; std::getline(in, line);) {
+        if (names.empty()) line = withoutUtf8Bom(line);
         if (auto t = trim(line); !t.empty()) names.push_back(std::move(t));
     }
     if (names.size() != kClasses) {

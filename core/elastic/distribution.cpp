@@ -1,5 +1,6 @@
 #include "core/elastic/distribution.h"
 
+#include "core/common/format.h"
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
 
@@ -191,7 +192,7 @@ ForcedExitDistribution ForcedExitDistribution::empirical(std::vector<double> tim
 
 ForcedExitDistribution ForcedExitDistribution::loadCsv(const std::string& path) {
     const auto bytes = readFileBytes(path, uint64_t{256} << 20);
-    std::istringstream in(std::string(bytes.begin(), bytes.end()));
+    std::istringstream in(withoutUtf8Bom(std::string(bytes.begin(), bytes.end())));
     std::vector<double> times;
     std::string line;
     int64_t lineNo = 0;

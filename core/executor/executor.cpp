@@ -56,6 +56,52 @@ EarlyExitExecutor::EarlyExitExecutor(std::shared_ptr<MultiExitNet> net, PolicyCo
     m_net->eval();
 }
 
+void EarlyExitExecutor::decideExits(int64_t b, State& state, torch::Tensor& active, std::vector<ExecutedSample>& out) {
+    const int64_t K = m_net->numExits();
+    const bool fixed = m_policy.kind == PolicyKind::Static || m_policy.kind == PolicyKind::Anytime;
+    for (int64_t k = 0; k < K && active.numel() > 0; ++k) {
+        if (m_net->exitBlock(k) != b) continue;
+        if (fixed && k != m_fixedExit) continue;  // nothing is decided here: the head need not run
+        auto probs = torch::softmax(m_net->runExit(k, state), 1).to(torch::kCPU).contiguous();
+        const int64_t m = probs.size(0);
+        const int64_t C = probs.size(1);
+        const float* p = probs.data_ptr<float>();
+        torch::Tensor gates;
+        if (m_policy.needsGateInputs() && k < K - 1)
+            gates = m_net->gateFeatures(k, state).to(torch::kCPU, torch::kFloat32).contiguous();
+        const float* g = gates.defined() ? gates.data_ptr<float>() : nullptr;
+        const int64_t D = gates.defined() ? gates.size(1) : 0;
+        const int64_t* pos = active.data_ptr<int64_t>();
+        m_scratch.resize(static_cast<std::size_t>(C));
+        std::vector<int64_t> keep;
+        keep.reserve(static_cast<std::size_t>(m));
+        for (int64_t i = 0; i < m; ++i) {
+            const int64_t best = argmaxOf(p + i * C, C);
+            const float conf = p[i * C + best];
+            auto& s = out[static_cast<std::size_t>(pos[i])];
+            s.exitsEvaluated.push_back(k);
+            s.confidences.push_back(conf);
+            const float compared = fixed || k + 1 >= K
+                                       ? conf
+                                       : exitScore(m_policy, k, p + i * C, C, g ? g + i * D : nullptr, m_scratch.data());
+            s.scores.push_back(compared);
+            if (decideAtExit(m_policy, k, K, p + i * C, C, g ? g + i * D : nullptr, m_fixedExit, m_scratch.data())) {
+                s.exitTaken = k;
+                s.prediction = best;
+            } else {
+                keep.push_back(i);
+            }
+        }
+        if (static_cast<int64_t>(keep.size()) == m) continue;
+        // Batch compaction: drop the samples that left from every tensor of the state.
+        auto keepIdx = torch::tensor(keep, torch::kInt64);
+        active = active.index_select(0, keepIdx);
+        if (active.numel() == 0) break;
+        auto keepOnDevice = keepIdx.to(m_device);
+        for (auto& t : state) t = t.index_select(0, keepOnDevice);
+    }
+}
+
 std::vector<ExecutedSample> EarlyExitExecutor::run(const torch::Tensor& batch) {
     c10::InferenceMode inference;
     const int64_t n = batch.size(0);
@@ -63,55 +109,74 @@ std::vector<ExecutedSample> EarlyExitExecutor::run(const torch::Tensor& batch) {
     // Positions in the original batch of the samples still running.
     auto active = torch::arange(n, torch::kInt64);
     State state = inputState(batch.to(m_device));
-    const int64_t K = m_net->numExits();
-    const bool fixed = m_policy.kind == PolicyKind::Static || m_policy.kind == PolicyKind::Anytime;
-    int64_t k = 0;
     for (int64_t b = 0; b < m_net->numBlocks() && active.numel() > 0; ++b) {
         state = m_net->runBlock(b, state);
-        while (k < K && m_net->exitBlock(k) == b && active.numel() > 0) {
-            if (fixed && k != m_fixedExit) {
-                // Nothing is decided here: the head need not run.
-                ++k;
-                continue;
-            }
-            auto probs = torch::softmax(m_net->runExit(k, state), 1).to(torch::kCPU).contiguous();
-            const int64_t m = probs.size(0);
-            const int64_t C = probs.size(1);
-            const float* p = probs.data_ptr<float>();
-            torch::Tensor gates;
-            if (m_policy.needsGateInputs() && k < K - 1)
-                gates = m_net->gateFeatures(k, state).to(torch::kCPU, torch::kFloat32).contiguous();
-            const float* g = gates.defined() ? gates.data_ptr<float>() : nullptr;
-            const int64_t D = gates.defined() ? gates.size(1) : 0;
-            const int64_t* pos = active.data_ptr<int64_t>();
-            std::vector<float> scratch(static_cast<std::size_t>(C));
-            std::vector<int64_t> keep;
-            keep.reserve(static_cast<std::size_t>(m));
-            for (int64_t i = 0; i < m; ++i) {
-                const int64_t best = argmaxOf(p + i * C, C);
-                const float conf = p[i * C + best];
-                auto& s = out[static_cast<std::size_t>(pos[i])];
-                s.exitsEvaluated.push_back(k);
-                s.confidences.push_back(conf);
-                const float compared =
-                    fixed || k + 1 >= K ? conf : exitScore(m_policy, k, p + i * C, C, g ? g + i * D : nullptr, scratch.data());
-                s.scores.push_back(compared);
-                if (decideAtExit(m_policy, k, K, p + i * C, C, g ? g + i * D : nullptr, m_fixedExit, scratch.data())) {
-                    s.exitTaken = k;
-                    s.prediction = best;
-                } else {
-                    keep.push_back(i);
-                }
-            }
-            ++k;
-            if (static_cast<int64_t>(keep.size()) == m) continue;
-            // Batch compaction: drop the samples that left from every tensor of the state.
-            auto keepIdx = torch::tensor(keep, torch::kInt64);
-            active = active.index_select(0, keepIdx);
-            auto keepOnDevice = keepIdx.to(m_device);
-            for (auto& t : state) t = t.index_select(0, keepOnDevice);
-        }
+        decideExits(b, state, active, out);
     }
+    return out;
+}
+
+std::vector<ExecutedSample> EarlyExitExecutor::runStream(int64_t numBatches,
+                                                         const std::function<torch::Tensor(int64_t)>& batchAt,
+                                                         const std::function<void(int64_t)>& progress) {
+    c10::InferenceMode inference;
+    const int64_t B = m_net->numBlocks();
+    // pools[b]: the samples waiting for block b, as pieces of state and their positions.
+    struct Pool {
+        std::vector<State> states;
+        std::vector<torch::Tensor> positions;
+        int64_t count = 0;
+    };
+    std::vector<Pool> pools(static_cast<std::size_t>(B));
+    std::vector<ExecutedSample> out;
+    int64_t target = 0;
+    auto runPool = [&](int64_t b) {
+        auto& pool = pools[static_cast<std::size_t>(b)];
+        State state;
+        torch::Tensor active;
+        if (pool.states.size() == 1) {
+            state = std::move(pool.states.front());
+            active = std::move(pool.positions.front());
+        } else {
+            for (std::size_t t = 0; t < pool.states.front().size(); ++t) {
+                std::vector<torch::Tensor> parts;
+                for (const auto& piece : pool.states) parts.push_back(piece[t]);
+                state.push_back(torch::cat(parts, 0));
+            }
+            active = torch::cat(pool.positions, 0);
+        }
+        pool = Pool{};
+        state = m_net->runBlock(b, state);
+        decideExits(b, state, active, out);
+        if (active.numel() == 0 || b + 1 >= B) return;
+        auto& next = pools[static_cast<std::size_t>(b + 1)];
+        next.count += active.numel();
+        next.states.push_back(std::move(state));
+        next.positions.push_back(std::move(active));
+    };
+    auto drain = [&](bool all) {
+        for (int64_t b = 0; b < B; ++b) {
+            const auto& pool = pools[static_cast<std::size_t>(b)];
+            // Half a batch is already large enough to run well; pooling more
+            // would only add copies (torch::cat) of states that are seldom thin.
+            if (pool.count > 0 && (all || 2 * pool.count >= target)) runPool(b);
+        }
+    };
+    for (int64_t i = 0; i < numBatches; ++i) {
+        const torch::Tensor x = batchAt(i);
+        const int64_t n = x.size(0);
+        if (n == 0) continue;
+        target = std::max(target, n);
+        const auto first = static_cast<int64_t>(out.size());
+        out.resize(static_cast<std::size_t>(first + n));
+        auto& pool = pools.front();
+        pool.states.push_back(inputState(x.to(m_device)));
+        pool.positions.push_back(torch::arange(first, first + n, torch::kInt64));
+        pool.count += n;
+        drain(false);
+        if (progress) progress(i + 1);
+    }
+    drain(true);
     return out;
 }
 

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,16 +55,33 @@ public:
     /// evaluate only the exit they take.
     std::vector<ExecutedSample> run(const torch::Tensor& batch);
 
+    /// Runs `numBatches` normalised batches (batchAt(i), made when needed)
+    /// and returns one result per sample in input order. Unlike calling run()
+    /// per batch, the samples still running after an exit are pooled across
+    /// batches: block b runs once its waiting samples reach half the largest
+    /// batch size given (or at the end), so the deep blocks see large batches
+    /// instead of the few survivors of each one. Memory stays bounded (less
+    /// than two batches wait before each block). Each sample is decided
+    /// exactly as run() decides it. `progress(i)` is called after batch i-1.
+    std::vector<ExecutedSample> runStream(int64_t numBatches, const std::function<torch::Tensor(int64_t)>& batchAt,
+                                          const std::function<void(int64_t)>& progress = {});
+
     /// Plain full forward pass through the backbone and the final exit only
     /// (the network without early exits); returns predictions. The baseline
     /// for speed-up measurements.
     torch::Tensor runFull(const torch::Tensor& batch);
 
 private:
+    /// Evaluates the exits after block b on `state` (the samples at `active`
+    /// positions of `out`), records their decisions and removes the samples
+    /// that left from `state` and `active`.
+    void decideExits(int64_t b, std::vector<torch::Tensor>& state, torch::Tensor& active, std::vector<ExecutedSample>& out);
+
     std::shared_ptr<MultiExitNet> m_net;
     PolicyConfig m_policy;
     int64_t m_fixedExit = 0;
     torch::Device m_device;
+    std::vector<float> m_scratch;
 };
 
 } // namespace exitscope::core

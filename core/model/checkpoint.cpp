@@ -2,6 +2,7 @@
 
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
+#include "core/common/zip_check.h"
 #include "core/common/format.h"
 #include "core/model/multi_exit_net.h"
 #include "core/model/zoo.h"
@@ -18,7 +19,7 @@ constexpr const char* kFormatKey = "exitscope_format";
 constexpr int64_t kFormatVersion = 1;
 
 torch::serialize::InputArchive openArchive(const std::string& path) {
-    requireRegularFile(path);
+    checkZipIntegrity(path);
     torch::serialize::InputArchive archive;
     try {
         archive.load_from(path);

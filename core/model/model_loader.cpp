@@ -1,12 +1,24 @@
 #include "core/model/model_loader.h"
 
+#include "core/common/atomic_file.h"
 #include "core/common/error.h"
+#include "core/common/zip_check.h"
 #include "core/model/checkpoint.h"
 #include "core/model/torchscript_net.h"
 
 namespace exitscope::core {
 
 std::shared_ptr<MultiExitNet> loadModel(const std::string& path, const Normalisation& normalisationOverride) {
+    requireRegularFile(path);
+    try {
+        // Both formats are zip archives; a damaged one is neither.
+        checkZipIntegrity(path);
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        const auto why = what.find(": damaged or not a zip archive");
+        throw Error(path + ": not a model file, neither an ExitScope checkpoint nor TorchScript (" +
+                    (why == std::string::npos ? what : what.substr(why + 2)) + ")");
+    }
     std::string checkpointError;
     try {
         readCheckpointSpec(path);

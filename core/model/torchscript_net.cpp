@@ -2,12 +2,15 @@
 
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
+#include "core/common/zip_check.h"
 #include "core/common/format.h"
 #include "core/model/op_mac_counter.h"
 
 #include <torch/script.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <sstream>
 
@@ -79,12 +82,68 @@ void adoptTensors(torch::nn::Module& owner, const torch::jit::Module& source) {
     for (const auto& b : source.named_buffers(true)) owner.register_buffer(clean(b.name), b.value);
 }
 
+/// A scripted submodule run for inference through a frozen copy
+/// (torch::jit::freeze: parameters inlined as constants, each batch norm
+/// folded into the convolution before it, dead code removed), made at the
+/// first call on each device. Training, MAC counting (dry runs) and
+/// $EXITSCOPE_TORCHSCRIPT_FREEZE=0 run the module as loaded; so does a module
+/// that freezing cannot handle. Profiling and the executor both take the
+/// frozen path, so a trace and `run` decide on the same numbers.
+class InferenceModule {
+public:
+    explicit InferenceModule(torch::jit::Module module) : m_module(std::move(module)) {}
+
+    torch::jit::Module& loaded() { return m_module; }
+
+    c10::IValue forward(const State& in) { return pick(in.front().device()).forward({toIValue(in)}); }
+
+    void train(bool on) {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_module.train(on);
+        m_frozen.reset();  // the weights may change: freeze again when inference resumes
+        m_tried = false;
+    }
+
+private:
+    static bool freezingEnabled() {
+        static const bool on = [] {
+            const char* v = std::getenv("EXITSCOPE_TORCHSCRIPT_FREEZE");
+            return !(v && std::string(v) == "0");
+        }();
+        return on;
+    }
+
+    /// A handle (cheap to copy) to the module to run; the lock makes the
+    /// first freeze safe when two threads run the same network.
+    torch::jit::Module pick(const c10::Device& device) {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        if (m_module.is_training() || MacCounter::active() || !freezingEnabled()) return m_module;
+        if (!m_tried || m_device != device) {
+            m_tried = true;
+            m_device = device;
+            m_frozen.reset();
+            try {
+                m_frozen = torch::jit::freeze(m_module);
+            } catch (const std::exception&) {
+                // Freezing is an optimisation: what it cannot handle runs as loaded.
+            }
+        }
+        return m_frozen ? *m_frozen : m_module;
+    }
+
+    torch::jit::Module m_module;
+    std::optional<torch::jit::Module> m_frozen;
+    c10::Device m_device = torch::kCPU;
+    bool m_tried = false;
+    std::mutex m_mutex;
+};
+
 /// One block of an imported model: calls its scripted forward.
 class ScriptBlock : public Block {
 public:
     ScriptBlock(torch::jit::Module module, std::string where, std::optional<int64_t> macs, bool relu)
         : m_module(std::move(module)), m_where(std::move(where)), m_macs(macs), m_relu(relu) {
-        adoptTensors(*this, m_module);
+        adoptTensors(*this, m_module.loaded());
     }
 
     State forward(const State& in) override {
@@ -109,7 +168,7 @@ private:
     State run(const State& in) {
         c10::IValue out;
         try {
-            out = m_module.forward({toIValue(in)});
+            out = m_module.forward(in);
         } catch (const c10::Error& e) {
             throw Error(m_where + ": " + scriptError(e.what()));
         } catch (const std::runtime_error& e) {
@@ -122,7 +181,7 @@ private:
         return state;
     }
 
-    torch::jit::Module m_module;
+    InferenceModule m_module;
     std::string m_where;
     std::optional<int64_t> m_macs;
     bool m_relu;
@@ -132,7 +191,7 @@ private:
 class ScriptHead : public ExitHead {
 public:
     ScriptHead(torch::jit::Module module, std::string where) : m_module(std::move(module)), m_where(std::move(where)) {
-        adoptTensors(*this, m_module);
+        adoptTensors(*this, m_module.loaded());
     }
 
     torch::Tensor forward(const State& in) override {
@@ -141,7 +200,7 @@ public:
             std::optional<OpMacCounter> counter;
             if (MacCounter::active()) counter.emplace();
             try {
-                out = m_module.forward({toIValue(in)});
+                out = m_module.forward(in);
             } catch (const c10::Error& e) {
                 throw Error(m_where + ": " + scriptError(e.what()));
             } catch (const std::runtime_error& e) {
@@ -166,7 +225,7 @@ public:
     }
 
 private:
-    torch::jit::Module m_module;
+    InferenceModule m_module;
     std::string m_where;
 };
 
@@ -244,7 +303,7 @@ std::string torchScriptModelName(const std::string& path) {
 }
 
 std::shared_ptr<MultiExitNet> loadTorchScriptModel(const std::string& path, const Normalisation& override_) {
-    requireRegularFile(path);
+    checkZipIntegrity(path);
     torch::jit::Module module;
     try {
         module = torch::jit::load(path, torch::kCPU);

@@ -1,5 +1,6 @@
 #include "simulator/platform/link.h"
 
+#include "core/common/format.h"
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
 
@@ -103,7 +104,7 @@ BandwidthSchedule BandwidthSchedule::randomWalk(const RandomWalkParams& p, uint6
 
 BandwidthSchedule BandwidthSchedule::parseCsv(const std::string& text, const std::string& where) {
     std::vector<Step> steps;
-    std::istringstream in(text);
+    std::istringstream in(core::withoutUtf8Bom(text));
     std::string line;
     bool sawData = false, sawHeader = false;
     for (int64_t lineNo = 1; std::getline(in, line); ++lineNo) {
@@ -135,7 +136,7 @@ BandwidthSchedule BandwidthSchedule::parseCsv(const std::string& text, const std
 
 BandwidthSchedule BandwidthSchedule::loadCsv(const std::string& path) {
     const auto bytes = core::readFileBytes(path, uint64_t{256} << 20);
-    return parseCsv(std::string(bytes.begin(), bytes.end()), path);
+    return parseCsv(core::withoutUtf8Bom(std::string(bytes.begin(), bytes.end())), path);
 }
 
 double BandwidthSchedule::mbpsAt(double timeS) const {

@@ -1,5 +1,6 @@
 #include "simulator/platform/platform.h"
 
+#include "core/common/format.h"
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
 
@@ -136,7 +137,7 @@ Platform loadPlatform(const std::string& path) {
     const auto bytes = core::readFileBytes(path, uint64_t{1} << 20);
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(bytes.begin(), bytes.end());
+        j = nlohmann::json::parse(core::withoutUtf8Bom(std::string(bytes.begin(), bytes.end())));
     } catch (const nlohmann::json::exception& e) {
         throw Error(path + ": not valid JSON: " + e.what());
     }

@@ -218,6 +218,18 @@ TEST(ElasticDistribution, SpecsParseAndBadSpecsNameTheProblem) {
     expectMessageHas([] { es::ForcedExitDistribution::parse("exponential:mean=0"); }, "positive");
 }
 
+// A byte-order mark in front of the first time must not turn it into a
+// header line that is skipped (2 of 3 times read, the mean off).
+TEST(ElasticDistribution, CsvWithAByteOrderMarkReadsAsWithout) {
+    const auto plain = es::ForcedExitDistribution::loadCsv(writeTemp("times_plain.csv", "1\n2\n6\n"));
+    const auto marked = es::ForcedExitDistribution::loadCsv(writeTemp("times_bom.csv", "\xEF\xBB\xBF" "1\n2\n6\n"));
+    EXPECT_DOUBLE_EQ(plain.mean(), 3.0);
+    EXPECT_DOUBLE_EQ(marked.mean(), 3.0);
+    EXPECT_DOUBLE_EQ(marked.probabilityAtLeast(1), 1.0);
+    const auto header = es::ForcedExitDistribution::loadCsv(writeTemp("times_bom_h.csv", "\xEF\xBB\xBFtime_ms\n1\n2\n6\n"));
+    EXPECT_DOUBLE_EQ(header.mean(), 3.0);
+}
+
 TEST(ElasticDistribution, CsvOfTimes) {
     const auto ok =
         es::ForcedExitDistribution::loadCsv(writeTemp("times_ok.csv", "time_ms,note\n# comment\n1,a\n\n3\n3\n5\n"));

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -237,15 +238,41 @@ TEST(ElasticEvaluation, HandBuiltCaseAndReproducibleForASeed) {
     EXPECT_EQ(a.timesPerSample, 20);
 }
 
-TEST(ElasticConfig, RoundTripAndOldConfigsStillLoad) {
+// A tuned config edited and saved by a Windows editor starts with a UTF-8
+// byte-order mark: it loads as the same config; ExitScope never writes one.
+/// A 3-exit, 10-class config of a static policy.
+es::TunedConfig staticConfig(const std::string& model, int64_t exit) {
     es::TunedConfig c;
-    c.model = "vgg-fine";
+    c.model = model;
     c.weightsHash = "abc";
     c.dataset = "fashion-mnist";
     c.numExits = 3;
     c.numClasses = 10;
     c.policy.kind = es::PolicyKind::Static;
-    c.policy.staticExit = 2;
+    c.policy.staticExit = exit;
+    return c;
+}
+
+TEST(TunedConfigFile, AByteOrderMarkIsAcceptedAndNeverWritten) {
+    const es::TunedConfig c = staticConfig("msdnet", 1);
+    const std::string path = ::testing::TempDir() + "config_bom.json";
+    es::saveConfig(c, path);
+    std::string text;
+    {
+        std::ifstream in(path, std::ios::binary);
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    ASSERT_FALSE(text.empty());
+    EXPECT_NE(static_cast<unsigned char>(text[0]), 0xEF);
+    {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << "\xEF\xBB\xBF" << text;
+    }
+    EXPECT_EQ(es::configToJson(es::loadConfig(path)), es::configToJson(c));
+}
+
+TEST(ElasticConfig, RoundTripAndOldConfigsStillLoad) {
+    es::TunedConfig c = staticConfig("vgg-fine", 2);
     const std::string oldPath = ::testing::TempDir() + "elastic_old.json";
     es::saveConfig(c, oldPath);
     EXPECT_FALSE(es::loadConfig(oldPath).elastic.has_value());

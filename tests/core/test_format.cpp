@@ -71,3 +71,16 @@ TEST(FirstLineOf, SkipsBlankLinesAndStackDumps) {
     EXPECT_EQ(firstLineOf("\n\n \t\n"), "(no message)");
     EXPECT_LE(firstLineOf(std::string(1000, 'x'), 50).size(), 50u);
 }
+
+// Windows editors and spreadsheets save JSON and CSV with a UTF-8 byte-order
+// mark; it is dropped at the start of a text, and only there.
+TEST(WithoutUtf8Bom, DropsTheMarkAtTheStartOnly) {
+    using exitscope::core::withoutUtf8Bom;
+    EXPECT_EQ(withoutUtf8Bom("\xEF\xBB\xBF{\"a\": 1}"), "{\"a\": 1}");
+    EXPECT_EQ(withoutUtf8Bom("{\"a\": 1}"), "{\"a\": 1}");
+    EXPECT_EQ(withoutUtf8Bom("\xEF\xBB\xBF"), "");
+    EXPECT_EQ(withoutUtf8Bom(""), "");
+    EXPECT_EQ(withoutUtf8Bom("\xEF\xBB"), "\xEF\xBB");  // a cut mark is not a mark
+    EXPECT_EQ(withoutUtf8Bom("x\xEF\xBB\xBF"), "x\xEF\xBB\xBF");
+    EXPECT_EQ(withoutUtf8Bom("\xEF\xBB\xBF\xEF\xBB\xBFy"), "\xEF\xBB\xBFy");  // one mark, not every one
+}

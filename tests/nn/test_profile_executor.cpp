@@ -196,6 +196,24 @@ TEST(Executor, AgreesWithTheBundledTraceOn1000TestImages) {
     EXPECT_EQ(agree, 1000);
     EXPECT_GT(exitsUsed.front(), 0);  // early exit really happens
     EXPECT_LT(exitsUsed.front(), 1000);
+
+    // Pooled across batches (msdnet's state is several tensors, joined with
+    // torch::cat): the same decisions, in input order.
+    std::vector<torch::Tensor> batches;
+    for (int64_t start = 0; start < 1000; start += 250) {
+        std::vector<int64_t> idx;
+        for (int64_t n = start; n < start + 250; ++n) idx.push_back(trace.sampleIndex[static_cast<std::size_t>(n)]);
+        batches.push_back(es::imagesToTensor(data.testImages, idx, net->spec().normalisation));
+    }
+    int64_t calls = 0;
+    const auto pooled = executor.runStream(4, [&](int64_t i) { return batches[static_cast<std::size_t>(i)]; },
+                                           [&](int64_t done) { EXPECT_EQ(done, ++calls); });
+    EXPECT_EQ(calls, 4);
+    ASSERT_EQ(pooled.size(), 1000u);
+    int64_t agreePooled = 0;
+    for (std::size_t n = 0; n < 1000; ++n)
+        agreePooled += pooled[n].exitTaken == outcome.exitTaken[n] && pooled[n].prediction == outcome.prediction[n];
+    EXPECT_EQ(agreePooled, 1000);
 }
 
 TEST(Executor, AppliesEveryPolicyKindLikeTheTrace) {
@@ -244,6 +262,24 @@ TEST(Executor, AppliesEveryPolicyKindLikeTheTrace) {
         EXPECT_EQ(agree, n);
         if (policy.kind != es::PolicyKind::Static && policy.kind != es::PolicyKind::Anytime) {
             EXPECT_GT(exits.size(), 1u);  // early exit really happens
+        }
+        // Survivors pooled across uneven batches (70, 70, ..., 50): every
+        // sample decided as in one batch, with the same exits evaluated.
+        const std::vector<int64_t> sizes{70, 70, 70, 70, 70, 50};
+        std::vector<torch::Tensor> batches;
+        for (int64_t start = 0, i = 0; i < static_cast<int64_t>(sizes.size()); start += sizes[static_cast<std::size_t>(i++)])
+            batches.push_back(x.slice(0, start, start + sizes[static_cast<std::size_t>(i)]));
+        const auto pooled = executor.runStream(static_cast<int64_t>(batches.size()),
+                                               [&](int64_t i) { return batches[static_cast<std::size_t>(i)]; });
+        ASSERT_EQ(pooled.size(), static_cast<std::size_t>(n));
+        for (int64_t i = 0; i < n; ++i) {
+            const auto& a = pooled[static_cast<std::size_t>(i)];
+            const auto& b = results[static_cast<std::size_t>(i)];
+            EXPECT_EQ(a.exitTaken, b.exitTaken) << "sample " << i;
+            EXPECT_EQ(a.prediction, b.prediction) << "sample " << i;
+            EXPECT_EQ(a.exitsEvaluated, b.exitsEvaluated) << "sample " << i;
+            ASSERT_EQ(a.scores.size(), b.scores.size());
+            for (std::size_t k = 0; k < a.scores.size(); ++k) EXPECT_NEAR(a.scores[k], b.scores[k], 1e-5);
         }
     }
 }

@@ -224,6 +224,26 @@ TEST(BandwidthSchedule, CsvWithHeaderCommentsAndCrlf) {
     EXPECT_EQ(BandwidthSchedule::parseCsv("1,7", "x").mbpsAt(0.0), 7.0);  // header optional
 }
 
+// Spreadsheets save CSV with a UTF-8 byte-order mark: the header is still a
+// header, a first data line still data.
+TEST(BandwidthSchedule, CsvWithAByteOrderMarkReadsAsWithout) {
+    const auto s = BandwidthSchedule::parseCsv("\xEF\xBB\xBFtime_s,mbps\n0,10\n5,2.5\n", "bw.csv");
+    ASSERT_EQ(s.steps().size(), 2u);
+    EXPECT_EQ(s.mbpsAt(6.0), 2.5);
+    EXPECT_EQ(BandwidthSchedule::parseCsv("\xEF\xBB\xBF" "0,7\n", "bw.csv").mbpsAt(0.0), 7.0);
+    TempDir d;
+    EXPECT_EQ(BandwidthSchedule::loadCsv(d.write("bw.csv", "\xEF\xBB\xBF" "0,7\n3,9\n")).mbpsAt(4.0), 9.0);
+    // A mark anywhere else is a character like any other.
+    expectError([] { BandwidthSchedule::parseCsv("0,10\n\xEF\xBB\xBF" "5,2\n", "bw.csv"); }, {"bw.csv:2:"});
+}
+
+TEST(Platform, ProfileWithAByteOrderMarkLoads) {
+    TempDir d;
+    const Platform p = loadPlatformSpec(d.write("board.json", "\xEF\xBB\xBF{\"gflops\": 12.5, \"load\": 0.2}"));
+    EXPECT_DOUBLE_EQ(p.gflops, 12.5);
+    EXPECT_DOUBLE_EQ(p.load, 0.2);
+}
+
 TEST(BandwidthSchedule, CsvErrorsNameTheLine) {
     expectError([] { BandwidthSchedule::parseCsv("0,10\n5,3\n4,2\n", "bw.csv"); }, {"bw.csv:3:", "sorted"});
     expectError([] { BandwidthSchedule::parseCsv("0,10\n1,0\n", "bw.csv"); }, {"bw.csv:2:", "bandwidth 0", "> 0"});
