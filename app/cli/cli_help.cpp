@@ -93,16 +93,17 @@ std::vector<CommandHelp> makeCommands() {
                                  opt("threads", "N", kThreads, "LibTorch threads")},
                                 join(modelOptions(), classOptions()))))});
     c.push_back({"run", "", "run the real early-exit executor",
-                 "Runs the network block by block and drops the samples that left at each exit; with --trace,\n"
-                 "checks sample by sample that it agrees with the trace-based policy.",
+                 "Runs the network block by block and drops the samples that left at each exit; the samples\n"
+                 "still running are pooled across batches, so deep blocks run on larger batches; with\n"
+                 "--trace, checks sample by sample that it agrees with the trace-based policy.",
                  join({req("weights", "FILE", "checkpoint or TorchScript multi-exit model")},
                       join(dataOptions(),
                            join({opt("split", "test|val", "test", "which split to run"),
                                  opt("threshold", "X", "0.9", "max-softmax threshold for every exit"),
                                  opt("thresholds", "t1,..,tK-1", "", "a threshold per early exit"),
-                                 opt("config", "TUNED.json", "", "a tuned confidence configuration"),
+                                 opt("config", "TUNED.json", "", "a tuned config of any policy kind (exitscope-cli tune)"),
                                  opt("max-samples", "N", "all", "run at most N samples"),
-                                 opt("batch", "N", "256", "images per batch"),
+                                 opt("batch", "N", "256", "images read and started per batch"),
                                  opt("trace", "TRACE", "", "a trace of the same weights to check against"),
                                  opt("device", "cpu|cuda", "cpu", "where LibTorch runs"),
                                  opt("threads", "N", kThreads, "LibTorch threads")},
