@@ -12,6 +12,7 @@ namespace exitscope::app {
 int runTrain(const std::vector<std::string>& args);
 int runProfile(const std::vector<std::string>& args);
 int runExecute(const std::vector<std::string>& args);
+int runExport(const std::vector<std::string>& args);
 int runInfo(const std::vector<std::string>& args);
 int runEval(const std::vector<std::string>& args);
 int runTune(const std::vector<std::string>& args);

@@ -108,6 +108,14 @@ std::vector<CommandHelp> makeCommands() {
                                  opt("device", "cpu|cuda", "cpu", "where LibTorch runs"),
                                  opt("threads", "N", kThreads, "LibTorch threads")},
                                 join(modelOptions(), classOptions()))))});
+    c.push_back({"export", "", "write a deployable TorchScript file that really exits",
+                 "Writes one TorchScript file with the tuned policy inside: torch.jit.load (Python) and\n"
+                 "torch::jit::load (C++) open it with no ExitScope code; forward(x) takes images [n, C, H, W]\n"
+                 "scaled to [0, 1] and returns (prediction, exit index, score) per sample (docs/deploy.md).",
+                 join({req("weights", "FILE", "checkpoint or TorchScript multi-exit model"),
+                       req("config", "TUNED.json", "a tuned config of these weights (exitscope-cli tune)"),
+                       req("out", "FILE", "the TorchScript file to write")},
+                      modelOptions())});
     c.push_back({"profile-splits", "", "measure every split candidate on real activations",
                  "Encoded bytes, codec time and accuracy after transfer at every split candidate.",
                  join({req("weights", "FILE", "checkpoint or TorchScript multi-exit model"),

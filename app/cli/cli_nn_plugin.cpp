@@ -16,6 +16,7 @@ extern "C" __attribute__((visibility("default"))) int exitscope_cli_nn_main(cons
         if (cmd == "train") return app::runTrain(args);
         if (cmd == "profile") return app::runProfile(args);
         if (cmd == "run") return app::runExecute(args);
+        if (cmd == "export") return app::runExport(args);
         if (cmd == "info") return app::runInfo(args);
         if (cmd == "profile-splits") return app::runProfileSplits(args);
         if (cmd == "split-run") return app::runSplitRun(args);
