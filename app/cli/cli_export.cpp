@@ -3,6 +3,7 @@
 #include "app/cli/cli_commands.h"
 #include "app/cli/cli_model.h"
 #include "core/common/error.h"
+#include "core/config/tuned_config.h"
 #include "core/export/deploy.h"
 #include "core/model/multi_exit_net.h"
 
@@ -15,7 +16,9 @@ int runExport(const std::vector<std::string>& argv) {
     const std::string out = args.require("out");
     const auto config = core::loadConfig(args.require("config"));
     auto net = loadModelFromArgs(args);
-    const bool imported = net->spec().name.rfind("torchscript:", 0) == 0;
+    const auto& spec = net->spec();
+    core::checkConfigMatchesModel(config, spec.name, spec.weightsHash, net->numExits(), spec.numClasses(), args.get("config"));
+    const bool imported = spec.name.rfind("torchscript:", 0) == 0;
     core::exportDeployable(*net, config, imported ? args.get("weights") : std::string(), out);
     std::printf("wrote %s: %s policy, %lld exits, %lld classes; forward(x) takes images [n, %lld, %lld, %lld] "
                 "scaled to [0, 1] and returns (prediction, exit index, score) (docs/deploy.md)\n",

@@ -225,7 +225,7 @@ void exportDeployable(MultiExitNet& net, const TunedConfig& config, const std::s
                       const std::string& outPath) {
     const auto& spec = net.spec();
     const int64_t K = net.numExits(), B = net.numBlocks();
-    checkConfigMatchesModel(config, spec.name, spec.weightsHash, K, spec.numClasses(), "the config");
+    checkConfigMatchesModel(config, spec.name, spec.weightsHash, K, spec.numClasses(), "export");
     const PolicyConfig& policy = config.policy;
     checkPolicyConfig(policy, K);
     const bool imported = !torchScriptPath.empty();
