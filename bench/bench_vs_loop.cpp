@@ -30,7 +30,9 @@
 #include "core/common/allocator.h"
 #include "core/common/error.h"
 #include "core/data/registry.h"
+#include "core/config/tuned_config.h"
 #include "core/executor/executor.h"
+#include "core/export/deploy.h"
 #include "core/model/checkpoint.h"
 #include "core/model/multi_exit_net.h"
 #include "core/model/tensor_data.h"
@@ -139,15 +141,18 @@ struct Case {
     std::unique_ptr<es::EarlyExitExecutor> executor;
     float threshold = 1;
     std::vector<torch::Tensor> batches;
+    std::vector<torch::Tensor> rawBatches;  ///< the same images scaled to [0, 1], not normalised (the export's input)
     int64_t images = 0;
     ExitsOf plainLoop;
     std::function<void(const torch::Tensor&)> fullForward;
-    std::vector<int64_t> executorHistogram, loopHistogram;
+    std::vector<int64_t> executorHistogram, loopHistogram, exportHistogram;
     double idealSpeedup = 0, timeIdealSpeedup = 0;
     std::vector<double> blockUs, headUs;
     Rate full, loop, execBatch, exec;
     double execOverLoop = 0;
     int64_t rounds = 0;
+    std::shared_ptr<torch::jit::Module> exported;  ///< exitscope-cli export's file of the same policy (zoo models)
+    Rate exportRate;
     std::vector<std::unique_ptr<PythonWorker>> pythons;  ///< default malloc, tuned malloc
     std::vector<Rate> pythonRates;
 };
@@ -191,6 +196,11 @@ void timeRounds(benchmark::State& state, Case& c) {
                                            [&c](int64_t i) { return c.batches[static_cast<std::size_t>(i)]; });
             benchmark::DoNotOptimize(r.data());
         })};
+    if (c.exported)
+        passes.push_back(timed([&c] {
+            torch::NoGradGuard noGrad;
+            for (const auto& x : c.rawBatches) benchmark::DoNotOptimize(c.exported->forward({x}).toTuple().get());
+        }));
     for (auto& py : c.pythons) passes.push_back([w = py.get()] { return w->pass(); });
     const std::size_t V = passes.size();
     std::vector<std::vector<double>> seconds(V);
@@ -216,6 +226,7 @@ void timeRounds(benchmark::State& state, Case& c) {
     };
     c.pythonRates.assign(c.pythons.size(), Rate{});
     std::vector<Rate*> rates{&c.full, &c.loop, &c.execBatch, &c.exec};
+    if (c.exported) rates.push_back(&c.exportRate);
     for (auto& r : c.pythonRates) rates.push_back(&r);
     for (std::size_t v = 0; v < V; ++v) {
         rates[v]->imagesPerSecond = static_cast<double>(c.images) / median(seconds[v]);
@@ -479,12 +490,33 @@ int main(int argc, char** argv) {
                 c.net = es::loadCheckpoint(dir + ".pt", model);
                 c.threshold = zooThreshold(es::readTrace(dir + "-val.safetensors"));
                 c.plainLoop = zooLoop(c.net, c.threshold);
+                // The deployable export (issue 16) of the same policy, run through torch::jit::load.
+                es::PolicyConfig policy;
+                policy.confidence.thresholds = {c.threshold};
+                const std::string file = std::string(EXITSCOPE_BINARY_DIR) + "/bench/" + model + "-ee.pt";
+                es::exportDeployable(*c.net, es::makeTunedConfig(policy, es::readTrace(dir + "-val.safetensors")), "", file);
+                c.exported = std::make_shared<torch::jit::Module>(torch::jit::load(file));
+                c.exported->eval();
             }
             const int64_t K = c.net->numExits();
             c.executor = std::make_unique<es::EarlyExitExecutor>(c.net, std::vector<float>(static_cast<std::size_t>(K - 1), c.threshold));
             c.images = std::min<int64_t>(images, static_cast<int64_t>(data.testImages.size()));
             const auto all = imagesFor(data.testImages, c.images, c.net->spec());
             for (int64_t s = 0; s < c.images; s += batch) c.batches.push_back(all.slice(0, s, std::min(c.images, s + batch)).contiguous());
+            if (c.exported) {
+                es::ModelSpec raw = c.net->spec();
+                raw.normalisation = {};
+                const auto unnormalised = imagesFor(data.testImages, c.images, raw);
+                for (int64_t s = 0; s < c.images; s += batch)
+                    c.rawBatches.push_back(unnormalised.slice(0, s, std::min(c.images, s + batch)).contiguous());
+                std::vector<int64_t> exportExits;
+                torch::NoGradGuard noGrad;
+                for (const auto& x : c.rawBatches) {
+                    auto e = c.exported->forward({x}).toTuple()->elements()[1].toTensor();
+                    for (int64_t i = 0; i < e.size(0); ++i) exportExits.push_back(e[i].item<int64_t>());
+                }
+                c.exportHistogram = histogramOf(exportExits, c.net->numExits());
+            }
             auto* exec = c.executor.get();
             c.fullForward = [exec](const torch::Tensor& x) { benchmark::DoNotOptimize(exec->runFull(x).data_ptr()); };
 
@@ -558,6 +590,13 @@ int main(int argc, char** argv) {
                     c.full.imagesPerSecond, c.loop.imagesPerSecond, c.execBatch.imagesPerSecond, c.exec.imagesPerSecond, ratio, speedup, c.idealSpeedup,
                     speedup / c.idealSpeedup, c.timeIdealSpeedup, speedup / c.timeIdealSpeedup, c.loop.faultsPer10k,
                     c.exec.faultsPer10k);
+        if (c.exported)
+            std::printf("  export (torch::jit::load, same rounds): %.1f images/s; export / executor %.3f; speed-up over full %.3f "
+                        "(%.3f of the FLOP ideal); exits [%s]%s\n",
+                        c.exportRate.imagesPerSecond, c.exportRate.imagesPerSecond / c.exec.imagesPerSecond,
+                        c.exportRate.imagesPerSecond / c.full.imagesPerSecond,
+                        c.exportRate.imagesPerSecond / c.full.imagesPerSecond / c.idealSpeedup, join(c.exportHistogram).c_str(),
+                        c.exportHistogram == c.executorHistogram ? " (as the executor)" : " (NOT as the executor)");
         for (std::size_t i = 0; i < c.pythons.size(); ++i) {
             const auto& py = *c.pythons[i];
             if (!py.first.is_object() || !py.first.contains("torch")) continue;
