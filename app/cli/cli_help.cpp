@@ -111,10 +111,14 @@ std::vector<CommandHelp> makeCommands() {
     c.push_back({"export", "", "write a deployable TorchScript file that really exits",
                  "Writes one TorchScript file with the tuned policy inside: torch.jit.load (Python) and\n"
                  "torch::jit::load (C++) open it with no ExitScope code; forward(x) takes images [n, C, H, W]\n"
-                 "scaled to [0, 1] and returns (prediction, exit index, score) per sample (docs/deploy.md).",
+                 "scaled to [0, 1] and returns (prediction, exit index, score) per sample (docs/deploy.md).\n"
+                 "--split-after B also writes NAME-device.pt (blocks 0..B and their exits; returns the samples\n"
+                 "that left plus the others' state quantised to 8 bits) and NAME-server.pt (takes that state and\n"
+                 "finishes), to run on two machines.",
                  join({req("weights", "FILE", "checkpoint or TorchScript multi-exit model"),
                        req("config", "TUNED.json", "a tuned config of these weights (exitscope-cli tune)"),
-                       req("out", "FILE", "the TorchScript file to write")},
+                       req("out", "FILE", "the TorchScript file to write"),
+                       opt("split-after", "B", "none", "also write the device half (blocks 0..B) and the server half")},
                       modelOptions())});
     c.push_back({"profile-splits", "", "measure every split candidate on real activations",
                  "Encoded bytes, codec time and accuracy after transfer at every split candidate.",

@@ -3,6 +3,7 @@
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
 #include "core/common/format.h"
+#include "core/model/layers.h"
 #include "core/model/multi_exit_net.h"
 #include "core/policy/calibration.h"
 #include "core/policy/policy.h"
@@ -134,46 +135,119 @@ const char* kGateMethod =
     "    z = torch.sum(x * self.gate_weights[k], 1) + self.gate_bias[k]\n"
     "    return (1.0 / (1.0 + torch.exp(-z))).float()\n";
 
-std::string forwardSource(const MultiExitNet& net, const PolicyConfig& policy) {
+/// Which file the control code is for: the whole network, or the device or
+/// server half of a split after block `splitAfter`.
+enum class Part { Whole, Device, Server };
+
+/// The codec's first stage (simulator/codec/codec.cpp, CodecMode::PerTensor8)
+/// written in TorchScript, operation for operation: one (scale, zero point)
+/// per tensor, the zero point an integer when the range holds 0, a constant
+/// tensor stored with scale 1 and zero point -c.
+const char* kQuantiseMethod =
+    "def _quantise(self, t: Tensor) -> Tuple[Tensor, float, float]:\n"
+    "    t = t.float().contiguous()\n"
+    "    if t.numel() == 0:\n"
+    "        return torch.zeros(t.size(), dtype=0), 1.0, 0.0\n"
+    "    lo = torch.min(t)\n"
+    "    hi = torch.max(t)\n"
+    "    assert bool(torch.isfinite(lo)) and bool(torch.isfinite(hi)), 'the state to send holds a value that is not finite'\n"
+    "    if bool(lo == hi):\n"
+    "        return torch.zeros(t.size(), dtype=0), 1.0, -float(lo)\n"
+    "    scale = torch.clamp(((hi.double() - lo.double()) / 255.0).float(), min=1.1754943508222875e-38)\n"
+    "    inverse = (1.0 / scale.double()).float()\n"
+    "    if bool(lo <= 0.0) and bool(hi >= 0.0):\n"
+    "        v = -lo.double() / scale.double()\n"
+    "        r = torch.floor(v)\n"
+    "        zp = torch.clamp(r + (v - r >= 0.5).double(), 0.0, 255.0).float()\n"
+    "        offset = torch.zeros_like(lo)\n"
+    "        base = zp\n"
+    "    else:\n"
+    "        zp = (-lo.double() / scale.double()).float()\n"
+    "        offset = lo\n"
+    "        base = torch.zeros_like(lo)\n"
+    "    v8 = torch.clamp((t - offset) * inverse + base, 0.0, 255.0)\n"
+    "    return (v8 + 0.5).to(dtype=0), float(scale), float(zp)\n";
+
+/// The gate features ExitHead::gateFeatures and the imported heads compute
+/// (core/model/layers.cpp, torchscript_net.cpp), for imported models whose
+/// heads are not traced.
+std::string gateFeaturesMethod() {
+    const auto d = std::to_string(ExitHead::kMaxGateFeatures);
+    return "def _gate_features(self, t: Tensor) -> Tensor:\n"
+           "    if t.dim() == 4:\n"
+           "        f = torch.flatten(torch.adaptive_avg_pool2d(t, [1, 1]), 1)\n"
+           "    else:\n"
+           "        f = torch.flatten(t, 1)\n"
+           "    if f.size(1) > " + d + ":\n"
+           "        f = torch.squeeze(torch.adaptive_avg_pool1d(torch.unsqueeze(f, 1), " + d + "), 1)\n"
+           "    return f.float()\n";
+}
+
+std::string controlSource(const MultiExitNet& net, const PolicyConfig& policy, Part part, int64_t splitAfter,
+                          int64_t stateCount, bool gatesInCode) {
     const int64_t K = net.numExits(), B = net.numBlocks();
+    const int64_t firstBlock = part == Part::Server ? splitAfter + 1 : 0;
+    const int64_t endBlock = part == Part::Device ? splitAfter + 1 : B;
+    const std::string T3 = "Tuple[Tensor, Tensor, Tensor]";
+    const std::string T7 = "Tuple[Tensor, Tensor, Tensor, Tensor, List[Tensor], List[float], List[float]]";
+    const std::string out = part == Part::Device ? T7 : T3;
+    const std::string in = part == Part::Server ? "q: List[Tensor], scale: List[float], zero_point: List[float]" : "x: Tensor";
+    const std::string args = part == Part::Server ? "q, scale, zero_point" : "x";
+    const std::string done = part == Part::Device
+                                 ? "prediction, exit_index, score, torch.zeros([0], dtype=4), nothing, no_floats, no_floats"
+                                 : "prediction, exit_index, score";
     std::ostringstream s;
-    s << "def forward(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:\n"
-         "    return self._run(x, self.fixed_exit)\n\n"
-         "def forward_budget(self, x: Tensor, macs: float) -> Tuple[Tensor, Tensor, Tensor]:\n"
-         "    e = -1\n"
+    s << "def forward(self, " << in << ") -> " << out << ":\n"
+      << "    return self._run(" << args << ", self.fixed_exit)\n\n"
+      << "def forward_budget(self, " << in << ", macs: float) -> " << out << ":\n"
+      << "    e = -1\n"
          "    for k in range(len(self.exit_macs)):\n"
          "        if float(self.exit_macs[k]) <= macs:\n"
          "            e = k\n"
          "    assert e >= 0, 'a budget of ' + str(macs) + ' MACs per sample is below the first exit (' + "
          "str(self.exit_macs[0]) + ')'\n"
-         "    return self._run(x, e)\n\n"
-         "def set_thresholds(self, t: List[float]):\n"
+      << "    return self._run(" << args << ", e)\n\n"
+      << "def set_thresholds(self, t: List[float]):\n"
          "    if len(t) == 1:\n"
          "        t = [t[0] for _ in range("
       << K - 1
       << ")]\n"
          "    assert len(t) == "
-      << K - 1
-      << ", 'set_thresholds takes "
-      << K - 1
+      << K - 1 << ", 'set_thresholds takes " << K - 1
       << " values (one per early exit) or one for all, not ' + str(len(t))\n"
          "    for v in t:\n"
          "        assert v >= 0.0 and v <= 1.0, 'a threshold must be in [0, 1], not ' + str(v)\n"
          "    self.thresholds = t\n\n"
-         "def _run(self, x: Tensor, fixed: int) -> Tuple[Tensor, Tensor, Tensor]:\n"
-         "    assert x.dim() == 4 and x.size(1) == "
-      << net.spec().channels << " and x.size(2) == " << net.spec().height << " and x.size(3) == " << net.spec().width
-      << ", 'expected images [n, " << net.spec().channels << ", " << net.spec().height << ", " << net.spec().width
-      << "] scaled to [0, 1], got ' + str(x.size())\n"
-         "    x = (x.float() - self.mean) / self.std\n"
-         "    n = x.size(0)\n"
-         "    prediction = torch.zeros([n], dtype=4)\n"
-         "    exit_index = torch.zeros([n], dtype=4)\n"
+      << "def _run(self, " << in << ", fixed: int) -> " << out << ":\n";
+    if (part == Part::Server) {
+        s << "    if len(q) == 0:\n"
+             "        return torch.zeros([0], dtype=4), torch.zeros([0], dtype=4), torch.zeros([0], dtype=6)\n"
+             "    assert len(q) == "
+          << stateCount << " and len(scale) == " << stateCount << " and len(zero_point) == " << stateCount
+          << ", 'the server half takes the " << stateCount
+          << " state tensors the device half sends, with a scale and a zero point each, not ' + str(len(q))\n"
+             "    s: List[Tensor] = []\n"
+             "    for i in range(len(q)):\n"
+             "        assert q[i].dtype == 0, 'state tensor ' + str(i) + ' must be uint8 as the device half sends it'\n"
+             "        s.append((q[i].float() - zero_point[i]) * scale[i])\n"
+             "    n = s[0].size(0)\n";
+    } else {
+        s << "    assert x.dim() == 4 and x.size(1) == " << net.spec().channels << " and x.size(2) == " << net.spec().height
+          << " and x.size(3) == " << net.spec().width << ", 'expected images [n, " << net.spec().channels << ", "
+          << net.spec().height << ", " << net.spec().width
+          << "] scaled to [0, 1], got ' + str(x.size())\n"
+             "    x = (x.float() - self.mean) / self.std\n"
+             "    n = x.size(0)\n"
+             "    s: List[Tensor] = [x]\n";
+    }
+    if (part == Part::Device) s << "    nothing: List[Tensor] = []\n    no_floats: List[float] = []\n";
+    s << "    prediction = torch.full([n], -1, dtype=4)\n"
+         "    exit_index = torch.full([n], -1, dtype=4)\n"
          "    score = torch.zeros([n], dtype=6)\n"
-         "    active = torch.arange(n)\n"
-         "    s: List[Tensor] = [x]\n";
+         "    active = torch.arange(n)\n";
     int64_t k = 0;
-    for (int64_t b = 0; b < B; ++b) {
+    while (k < K && net.exitBlock(k) < firstBlock) ++k;
+    for (int64_t b = firstBlock; b < endBlock; ++b) {
         s << "    s = self.block" << b << ".forward(s)\n";
         for (; k < K && net.exitBlock(k) == b; ++k) {
             const bool last = k == K - 1;
@@ -189,7 +263,12 @@ std::string forwardSource(const MultiExitNet& net, const PolicyConfig& policy) {
                 switch (policy.kind) {
                 case PolicyKind::Confidence: s << "            sc = self._score(probs, " << k << ")\n"; break;
                 case PolicyKind::Budgeted: s << "            sc = conf\n"; break;
-                case PolicyKind::Gates: s << "            sc = self._gate(self.gates" << k << ".forward(s), " << k << ")\n"; break;
+                case PolicyKind::Gates:
+                    if (gatesInCode)
+                        s << "            sc = self._gate(self._gate_features(s[-1]), " << k << ")\n";
+                    else
+                        s << "            sc = self._gate(self.gates" << k << ".forward(s), " << k << ")\n";
+                    break;
                 case PolicyKind::Static:
                 case PolicyKind::Anytime: s << "            sc = conf\n"; break;
                 }
@@ -208,21 +287,35 @@ std::string forwardSource(const MultiExitNet& net, const PolicyConfig& policy) {
               << ")\n"
                  "        score.index_copy_(0, where, sc.index_select(0, gone))\n"
                  "        if gone.numel() == leave.numel():\n"
-                 "            return prediction, exit_index, score\n"
+                 "            return "
+              << done
+              << "\n"
                  "        if gone.numel() > 0:\n"
                  "            keep = torch.nonzero(torch.logical_not(leave)).squeeze(1)\n"
                  "            active = active.index_select(0, keep)\n"
                  "            s = [t.index_select(0, keep) for t in s]\n";
         }
     }
-    s << "    return prediction, exit_index, score\n";
+    if (part == Part::Device) {
+        s << "    qs: List[Tensor] = []\n"
+             "    scales: List[float] = []\n"
+             "    zero_points: List[float] = []\n"
+             "    for t in s:\n"
+             "        r = self._quantise(t)\n"
+             "        qs.append(r[0])\n"
+             "        scales.append(r[1])\n"
+             "        zero_points.append(r[2])\n"
+             "    return prediction, exit_index, score, active, qs, scales, zero_points\n";
+    } else {
+        s << "    return prediction, exit_index, score\n";
+    }
     return s.str();
 }
 
 } // namespace
 
 void exportDeployable(MultiExitNet& net, const TunedConfig& config, const std::string& torchScriptPath,
-                      const std::string& outPath) {
+                      const std::string& outPath, int64_t splitAfter) {
     const auto& spec = net.spec();
     const int64_t K = net.numExits(), B = net.numBlocks();
     checkConfigMatchesModel(config, spec.name, spec.weightsHash, K, spec.numClasses(), "export");
@@ -232,9 +325,10 @@ void exportDeployable(MultiExitNet& net, const TunedConfig& config, const std::s
     if (policy.kind == PolicyKind::Anytime && policy.anytimeUnit == BudgetUnit::Milliseconds)
         throw Error("the export cannot express an anytime budget in ms (times differ between machines); "
                     "tune it in MACs, or call forward_budget(x, macs) on an export of another policy");
-    if (policy.kind == PolicyKind::Gates && imported)
-        throw Error("the export cannot express LEENet gates on an imported TorchScript model yet; "
-                    "export a confidence or budgeted config of it");
+    if (splitAfter >= 0 && (splitAfter > B - 2 || net.exitBlock(K - 1) <= splitAfter))
+        throw Error("--split-after: block " + std::to_string(splitAfter) + " leaves no block for the server (the model has " +
+                    std::to_string(B) + " blocks, 0.." + std::to_string(B - 1) + "; split after 0.." + std::to_string(B - 2) + ")");
+    if (splitAfter < -1) throw Error("--split-after: block " + std::to_string(splitAfter) + " is not in the model");
 
     net.eval();
     const auto costs = net.measureCosts();
@@ -245,7 +339,6 @@ void exportDeployable(MultiExitNet& net, const TunedConfig& config, const std::s
     if (policy.kind == PolicyKind::Anytime) fixedExit = anytimeExitFor(policy, exitMacs, {});
 
     auto cu = std::make_shared<torch::jit::CompilationUnit>();
-    Module top("__torch__.exitscope.DeployedEarlyExit", cu, true);
     std::vector<Module> blocks, exits, gates;
     if (imported) {
         Module file;
@@ -292,9 +385,15 @@ void exportDeployable(MultiExitNet& net, const TunedConfig& config, const std::s
     }
     if (static_cast<int64_t>(blocks.size()) != B || static_cast<int64_t>(exits.size()) != K)
         throw Error("the model's blocks and exits could not be collected for the export");
-    for (int64_t b = 0; b < B; ++b) top.register_module("block" + std::to_string(b), blocks[static_cast<std::size_t>(b)]);
-    for (int64_t k = 0; k < K; ++k) top.register_module("exit" + std::to_string(k), exits[static_cast<std::size_t>(k)]);
-    for (std::size_t k = 0; k < gates.size(); ++k) top.register_module("gates" + std::to_string(k), gates[k]);
+
+    // How many tensors the state holds after the split (what the device half sends).
+    int64_t stateCount = 0;
+    if (splitAfter >= 0) {
+        torch::NoGradGuard noGrad;
+        State state{torch::rand({1, spec.channels, spec.height, spec.width})};
+        for (int64_t b = 0; b <= splitAfter; ++b) state = net.runBlock(b, state);
+        stateCount = static_cast<int64_t>(state.size());
+    }
 
     // Normalisation of images scaled to [0, 1].
     const auto& norm = spec.normalisation;
@@ -304,8 +403,6 @@ void exportDeployable(MultiExitNet& net, const TunedConfig& config, const std::s
         mean = torch::tensor(norm.mean).view({1, -1, 1, 1});
         stdev = torch::tensor(norm.std).view({1, -1, 1, 1});
     }
-    top.register_attribute("mean", c10::TensorType::get(), mean);
-    top.register_attribute("std", c10::TensorType::get(), stdev);
 
     // The policy's parameters.
     std::vector<double> thresholds(static_cast<std::size_t>(K - 1), 1.0), temperatures;
@@ -318,11 +415,6 @@ void exportDeployable(MultiExitNet& net, const TunedConfig& config, const std::s
     }
     // Float thresholds compared with float scores: store the float's exact value.
     for (auto& t : thresholds) t = static_cast<double>(static_cast<float>(t));
-    auto floats = c10::ListType::ofFloats();
-    top.register_attribute("thresholds", floats, c10::IValue(c10::List<double>(thresholds)));
-    top.register_attribute("temperatures", floats, c10::IValue(c10::List<double>(temperatures)));
-    top.register_attribute("exit_macs", c10::ListType::ofInts(), c10::IValue(c10::List<int64_t>(exitMacs)));
-    top.register_attribute("fixed_exit", c10::IntType::get(), fixedExit);
     c10::List<at::Tensor> gw, gm, gs;
     std::vector<double> gb;
     if (policy.kind == PolicyKind::Gates) {
@@ -335,31 +427,97 @@ void exportDeployable(MultiExitNet& net, const TunedConfig& config, const std::s
             gb.push_back(g.bias[k]);
         }
     }
-    auto tensors = c10::ListType::ofTensors();
-    top.register_attribute("gate_weights", tensors, c10::IValue(gw));
-    top.register_attribute("gate_mean", tensors, c10::IValue(gm));
-    top.register_attribute("gate_std", tensors, c10::IValue(gs));
-    top.register_attribute("gate_bias", floats, c10::IValue(c10::List<double>(gb)));
     c10::List<std::string> names;
     for (const auto& n : spec.classNames) names.push_back(n);
-    top.register_attribute("class_names", c10::ListType::ofStrings(), c10::IValue(names));
-    top.register_attribute("weights_hash", c10::StringType::get(), spec.weightsHash);
-    top.register_attribute("input_shape", c10::ListType::ofInts(),
-                           c10::IValue(c10::List<int64_t>({spec.channels, spec.height, spec.width})));
-    top.register_attribute("policy_kind", c10::StringType::get(), policyKindName(policy.kind));
+    const std::string configText = configToJson(config).dump(2);
 
-    try {
-        top.define(scoreMethod(policy.confidence, spec.numClasses()) + "\n" + kGateMethod + "\n" + forwardSource(net, policy));
-    } catch (const std::exception& e) {
-        if (std::getenv("EXITSCOPE_EXPORT_DEBUG")) std::fprintf(stderr, "%s\n", e.what());
-        throw Error("the export's control code does not compile: " + firstLineOf(e.what()));
-    }
-    top.eval();
+    // One module per file: the whole network, or one half of the split.
+    auto assemble = [&](Part part, const std::string& typeName) {
+        Module top("__torch__.exitscope." + typeName, cu, true);
+        const int64_t firstBlock = part == Part::Server ? splitAfter + 1 : 0;
+        const int64_t endBlock = part == Part::Device ? splitAfter + 1 : B;
+        for (int64_t b = firstBlock; b < endBlock; ++b)
+            top.register_module("block" + std::to_string(b), blocks[static_cast<std::size_t>(b)]);
+        for (int64_t k = 0; k < K; ++k) {
+            const int64_t at = net.exitBlock(k);
+            if (at < firstBlock || at >= endBlock) continue;
+            top.register_module("exit" + std::to_string(k), exits[static_cast<std::size_t>(k)]);
+            if (static_cast<std::size_t>(k) < gates.size()) top.register_module("gates" + std::to_string(k), gates[static_cast<std::size_t>(k)]);
+        }
+        top.register_attribute("mean", c10::TensorType::get(), mean);
+        top.register_attribute("std", c10::TensorType::get(), stdev);
+        auto floats = c10::ListType::ofFloats();
+        top.register_attribute("thresholds", floats, c10::IValue(c10::List<double>(thresholds)));
+        top.register_attribute("temperatures", floats, c10::IValue(c10::List<double>(temperatures)));
+        top.register_attribute("exit_macs", c10::ListType::ofInts(), c10::IValue(c10::List<int64_t>(exitMacs)));
+        top.register_attribute("fixed_exit", c10::IntType::get(), fixedExit);
+        auto tensors = c10::ListType::ofTensors();
+        top.register_attribute("gate_weights", tensors, c10::IValue(gw.copy()));
+        top.register_attribute("gate_mean", tensors, c10::IValue(gm.copy()));
+        top.register_attribute("gate_std", tensors, c10::IValue(gs.copy()));
+        top.register_attribute("gate_bias", floats, c10::IValue(c10::List<double>(gb)));
+        top.register_attribute("class_names", c10::ListType::ofStrings(), c10::IValue(names.copy()));
+        top.register_attribute("weights_hash", c10::StringType::get(), spec.weightsHash);
+        top.register_attribute("input_shape", c10::ListType::ofInts(),
+                               c10::IValue(c10::List<int64_t>({spec.channels, spec.height, spec.width})));
+        top.register_attribute("policy_kind", c10::StringType::get(), policyKindName(policy.kind));
+        top.register_attribute("part", c10::StringType::get(),
+                               std::string(part == Part::Whole ? "whole" : part == Part::Device ? "device" : "server"));
+        top.register_attribute("split_after", c10::IntType::get(), part == Part::Whole ? int64_t{-1} : splitAfter);
+        try {
+            top.define(scoreMethod(policy.confidence, spec.numClasses()) + "\n" + kGateMethod + "\n" + gateFeaturesMethod() +
+                       "\n" + kQuantiseMethod + "\n" + controlSource(net, policy, part, splitAfter, stateCount, imported));
+        } catch (const std::exception& e) {
+            if (std::getenv("EXITSCOPE_EXPORT_DEBUG")) std::fprintf(stderr, "%s\n", e.what());
+            throw Error("the export's control code does not compile: " + firstLineOf(e.what()));
+        }
+        top.eval();
+        return top;
+    };
 
-    torch::jit::ExtraFilesMap extra{{"exitscope/config.json", configToJson(config).dump(2)},
+    std::vector<std::pair<std::string, Module>> files{{outPath, assemble(Part::Whole, "DeployedEarlyExit")}};
+    torch::jit::ExtraFilesMap extra{{"exitscope/config.json", configText},
                                     {"exitscope/weights_hash", spec.weightsHash},
                                     {"exitscope/class_names.json", nlohmann::json(spec.classNames).dump()}};
-    writeFileAtomically(outPath, [&](std::ostream& out) { top.save(out, extra); });
+    std::vector<torch::jit::ExtraFilesMap> extras{extra};
+    if (splitAfter >= 0) {
+        const auto paths = splitPartPaths(outPath);
+        nlohmann::json split = {{"split_after_block", splitAfter},
+                                {"blocks_on_device", splitAfter + 1},
+                                {"blocks", B},
+                                {"state_tensors", stateCount},
+                                {"quantisation", "8-bit affine, one (scale, zero point) per state tensor over the batch sent "
+                                                 "(the codec's per-tensor stage, simulator/codec/codec.h)"}};
+        for (int part = 0; part < 2; ++part) {
+            auto e = extra;
+            split["part"] = part == 0 ? "device" : "server";
+            e["exitscope/split.json"] = split.dump(2);
+            files.emplace_back(part == 0 ? paths.first : paths.second,
+                               assemble(part == 0 ? Part::Device : Part::Server, part == 0 ? "DeployedDeviceHalf" : "DeployedServerHalf"));
+            extras.push_back(e);
+        }
+    }
+    // All files or none: each is written atomically, and the ones already
+    // written are removed when a later one fails.
+    std::vector<std::string> written;
+    try {
+        for (std::size_t i = 0; i < files.size(); ++i) {
+            writeFileAtomically(files[i].first, [&](std::ostream& out) { files[i].second.save(out, extras[i]); });
+            written.push_back(files[i].first);
+        }
+    } catch (...) {
+        for (const auto& w : written) std::remove(w.c_str());
+        throw;
+    }
+}
+
+std::pair<std::string, std::string> splitPartPaths(const std::string& outPath) {
+    const auto slash = outPath.find_last_of('/');
+    const auto dot = outPath.find_last_of('.');
+    const bool hasExt = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
+    const std::string stem = hasExt ? outPath.substr(0, dot) : outPath;
+    const std::string ext = hasExt ? outPath.substr(dot) : std::string(".pt");
+    return {stem + "-device" + ext, stem + "-server" + ext};
 }
 
 } // namespace exitscope::core

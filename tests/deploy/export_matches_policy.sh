@@ -5,6 +5,8 @@
 # that the trace-based policy gives it (`exitscope-cli eval --csv`).
 #   export_matches_policy.sh CLI MODEL WORKDIR     a bundled model (msdnet, resnet-spinn, vgg-fine)
 #   export_matches_policy.sh CLI torchscript WORKDIR  the imported example (docs/examples/export_multi_exit.py)
+# For the budgeted config it also exports the device and server halves
+# (--split-after) and chains them against the whole file (check_split.py).
 set -euo pipefail
 CLI=$1 MODEL=$2 WORK=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +22,9 @@ if [ "$MODEL" = torchscript ]; then
   VAL=$WORK/val.safetensors TEST=$WORK/test.safetensors
   POLICIES=("budgeted --policy budgeted --budget 2000000"
             "confidence-per-exit --policy confidence --thresholds 0.16,0.12"
-            "margin --policy confidence --criterion margin --threshold 0.02")
+            "margin --policy confidence --criterion margin --threshold 0.02"
+            "gates --policy gates --alpha 0.3")
+  SPLIT=1
 else
   A=$ROOT/assets/models/$MODEL-fashion-mnist
   W=$A.pt VAL=$A-val.safetensors TEST=$A-test.safetensors
@@ -29,6 +33,7 @@ else
             "margin-per-exit --policy confidence --criterion margin --thresholds $("$PY" -c "print(','.join(str(round(0.9-0.1*i,2)) for i in range($("$CLI" info "$TEST" | sed -n 's/.* \([0-9]*\) exits.*/\1/p' | head -1)-1)))")"
             "budgeted --policy budgeted --budget 5000000"
             "gates --policy gates --alpha 0.3")
+  SPLIT=3
 fi
 failed=0
 for p in "${POLICIES[@]}"; do
@@ -38,5 +43,11 @@ for p in "${POLICIES[@]}"; do
   "$CLI" eval --trace "$TEST" --config "$WORK/$name.json" --csv "$WORK/$name.csv" > /dev/null
   "$CLI" export --weights "$W" --config "$WORK/$name.json" --out "$WORK/$name.pt" > /dev/null
   "$PY" "$HERE/check_export.py" --model "$WORK/$name.pt" --outcomes "$WORK/$name.csv" --limit 1000 || failed=1
+  if [ "$name" = budgeted ]; then
+    # The device and server halves chained against the whole file (check_split.py).
+    "$CLI" export --weights "$W" --config "$WORK/$name.json" --out "$WORK/$name-split.pt" --split-after "$SPLIT" > /dev/null
+    "$PY" "$HERE/check_split.py" --whole "$WORK/$name.pt" --device "$WORK/$name-split-device.pt" \
+      --server "$WORK/$name-split-server.pt" --limit 1000 || failed=1
+  fi
 done
 exit $failed

@@ -15,6 +15,7 @@
 #include "core/policy/calibration.h"
 #include "core/policy/policy.h"
 #include "core/trace/trace.h"
+#include "simulator/codec/codec.h"
 
 #include <gtest/gtest.h>
 #include <torch/script.h>
@@ -165,4 +166,105 @@ TEST(DeployExport, BadConfigsAndPathsAreOneLineErrorsThatLeaveNoFile) {
     ms.policy.anytimeUnit = es::BudgetUnit::Milliseconds;
     expectRefused(ms, ::testing::TempDir() + "deploy_ms.pt", "anytime budget in ms");
     expectRefused(config, "/nonexistent-dir/model-ee.pt", "/nonexistent-dir");
+}
+
+namespace {
+
+/// The codec's per-tensor 8-bit round trip (simulator/codec), the reference
+/// the device half's quantisation must equal.
+std::vector<float> codecRoundTrip(const torch::Tensor& t) {
+    exitscope::simulator::TensorData d;
+    d.shape = t.sizes().vec();
+    auto c = t.contiguous();
+    d.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    auto back = exitscope::simulator::decodeState(exitscope::simulator::encodeState({d}, exitscope::simulator::CodecMode::PerTensor8));
+    return back.at(0).values;
+}
+
+} // namespace
+
+TEST(DeployExport, SplitHalvesQuantiseAsTheCodecAndChainedDecideAsTheWholeFile) {
+    Fixture f;
+    if (!load(f)) GTEST_SKIP() << "bundled assets or Fashion-MNIST missing";
+    es::PolicyConfig policy;
+    policy.kind = es::PolicyKind::Budgeted;
+    policy.budgeted = es::fitBudgetedBatch(f.val, 6e6);
+    const auto config = es::makeTunedConfig(policy, f.val, &f.test);
+    const std::string out = ::testing::TempDir() + "deploy_split.pt";
+    const int64_t after = 2;
+    es::exportDeployable(*f.net, config, "", out, after);
+    const auto [devicePath, serverPath] = es::splitPartPaths(out);
+    EXPECT_EQ(devicePath, ::testing::TempDir() + "deploy_split-device.pt");
+    auto whole = torch::jit::load(out), device = torch::jit::load(devicePath), server = torch::jit::load(serverPath);
+    EXPECT_EQ(device.attr("part").toStringRef(), "device");
+    EXPECT_EQ(server.attr("split_after").toInt(), after);
+
+    // The device half's quantisation is the codec's, value for value, on
+    // ReLU-like, all-positive, all-negative and constant tensors.
+    torch::manual_seed(3);
+    for (const auto& t : {torch::relu(torch::randn({5, 4, 7, 7})), torch::rand({3, 10}) + 2.0, -torch::rand({2, 9}) - 0.5,
+                          torch::full({2, 3}, 0.75f), torch::zeros({4, 2})}) {
+        auto r = device.run_method("_quantise", t).toTuple();
+        const auto q = r->elements()[0].toTensor();
+        ASSERT_EQ(q.scalar_type(), torch::kUInt8);
+        const auto deq = (q.to(torch::kFloat32) - static_cast<float>(r->elements()[2].toDouble())) *
+                         static_cast<float>(r->elements()[1].toDouble());
+        const auto want = codecRoundTrip(t);
+        auto d = deq.contiguous();
+        ASSERT_EQ(static_cast<std::size_t>(d.numel()), want.size());
+        for (std::size_t i = 0; i < want.size(); ++i) ASSERT_EQ(d.data_ptr<float>()[i], want[i]) << "element " << i;
+    }
+
+    // Chained: device, then server on what it sent, equals the whole file
+    // for every sample that left on the device, and for nearly all others.
+    const int64_t n = 500;
+    const auto x = rawImages(f, n);
+    torch::NoGradGuard noGrad;
+    int64_t onDevice = 0, sent = 0, agree = 0;
+    for (int64_t s = 0; s < n; s += 100) {
+        const auto xb = x.slice(0, s, s + 100);
+        auto d = device.forward({xb}).toTuple();
+        auto pred = d->elements()[0].toTensor(), ex = d->elements()[1].toTensor();
+        const auto rows = d->elements()[3].toTensor();
+        const auto w = whole.forward({xb}).toTuple();
+        const auto wp = w->elements()[0].toTensor(), we = w->elements()[1].toTensor();
+        const auto left = ex.ge(0);
+        onDevice += left.sum().item<int64_t>();
+        EXPECT_TRUE(ex.masked_select(left).equal(we.masked_select(left)));
+        EXPECT_TRUE(pred.masked_select(left).equal(wp.masked_select(left)));
+        if (rows.numel() > 0) {
+            auto r = server.forward({d->elements()[4], d->elements()[5], d->elements()[6]}).toTuple();
+            pred.index_copy_(0, rows, r->elements()[0].toTensor());
+            ex.index_copy_(0, rows, r->elements()[1].toTensor());
+            sent += rows.numel();
+        }
+        EXPECT_TRUE(ex.ge(0).all().item<bool>());
+        agree += (ex.eq(we) & pred.eq(wp)).sum().item<int64_t>();
+    }
+    EXPECT_EQ(onDevice + sent, n);
+    EXPECT_GT(onDevice, 0);
+    EXPECT_GT(sent, 0);
+    EXPECT_GE(agree, n * 98 / 100) << agree << " of " << n;
+    std::printf("split after block %lld: %lld of %lld left on the device, chained = whole for %lld\n",
+                static_cast<long long>(after), static_cast<long long>(onDevice), static_cast<long long>(n),
+                static_cast<long long>(agree));
+
+    // A server half given the wrong state is an error from the file itself.
+    EXPECT_THROW(server.forward({c10::List<at::Tensor>({torch::zeros({1, 2}, torch::kUInt8), torch::zeros({1}, torch::kUInt8),
+                                                        torch::zeros({1}, torch::kUInt8)}),
+                                 c10::List<double>({1.0}), c10::List<double>({0.0})}),
+                 std::exception);
+
+    // A split that leaves the server nothing: one line, no file of any part.
+    const std::string bad = ::testing::TempDir() + "deploy_split_bad.pt";
+    try {
+        es::exportDeployable(*f.net, config, "", bad, f.net->numBlocks() - 1);
+        ADD_FAILURE() << "no error for a split after the last block";
+    } catch (const es::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--split-after"), std::string::npos) << e.what();
+    }
+    const auto badHalves = es::splitPartPaths(bad);
+    EXPECT_FALSE(fs::exists(bad));
+    EXPECT_FALSE(fs::exists(badHalves.first));
+    EXPECT_FALSE(fs::exists(badHalves.second));
 }
