@@ -143,4 +143,23 @@ quint64 LiveRunner::train(const core::ModelSpec& spec, const QString& dataset, c
         QStringLiteral("Training %1 on %2").arg(QString::fromStdString(spec.name), dataset));
 }
 
+quint64 LiveRunner::exportDeployable(const QString& configPath, const QString& outPath, int64_t splitAfter) {
+    if (m_background->isBusy()) {
+        emit jobFailed(QStringLiteral("%1 is still running; cancel it before exporting").arg(m_background->currentLabel()));
+        return 0;
+    }
+    if (m_checkpoint.isEmpty()) {
+        emit jobFailed(QStringLiteral("no model weights are loaded; open the checkpoint the trace was profiled from"));
+        return 0;
+    }
+    m_runningKind = JobKind::Export;
+    const std::string weights = m_checkpoint.toStdString(), config = configPath.toStdString(), out = outPath.toStdString();
+    return m_background->start(
+        [=](const core::ProgressFn& progress, const core::CancelFlag& cancel) -> QVariant {
+            networkBackend().exportDeployable(weights, config, out, splitAfter, progress, cancel);
+            return QString::fromStdString(out);
+        },
+        QStringLiteral("Exporting %1 as a deployable model").arg(QFileInfo(m_checkpoint).fileName()));
+}
+
 } // namespace exitscope::app

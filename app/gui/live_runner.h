@@ -52,7 +52,7 @@ class LiveRunner : public QObject {
     Q_OBJECT
 
 public:
-    enum class JobKind { Profile, Train };
+    enum class JobKind { Profile, Train, Export };
     Q_ENUM(JobKind)
 
     explicit LiveRunner(QObject* parent = nullptr);
@@ -80,6 +80,11 @@ public:
     /// classes come from the data set) and saves it at `outPath`. 0 when a job already runs.
     quint64 train(const core::ModelSpec& spec, const QString& dataset, const core::TrainOptions& options,
                   const QString& outPath);
+
+    /// Exports the current checkpoint with the tuned config at `configPath`
+    /// as a deployable TorchScript file at `outPath` (and its halves when
+    /// `splitAfter` >= 0). 0 when a job already runs.
+    quint64 exportDeployable(const QString& configPath, const QString& outPath, int64_t splitAfter);
 
     widgets::JobRunner* liveRunner() const { return m_live; }
     widgets::JobRunner* backgroundRunner() const { return m_background; }

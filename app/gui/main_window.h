@@ -66,6 +66,8 @@ public:
 
     /// The controller every view listens to; connect new panels to its signals.
     widgets::Explorer* explorer() const { return m_explorer; }
+    /// The Export menu, for panels that add entries to it.
+    QMenu* exportMenu() const { return m_exportMenu; }
     /// The images of the loaded data set, for panels that show images.
     widgets::DatasetImages* images() const { return m_images; }
     /// Puts `panel` into a new dock titled `title` in `area` (tabbed with a
@@ -164,6 +166,7 @@ private:
     QLabel* m_banner = nullptr;
     QDockWidget* m_bannerDock = nullptr;
     QMenu* m_viewMenu = nullptr;
+    QMenu* m_exportMenu = nullptr;
     QAction* m_presentationAction = nullptr;
     QMenu* m_recentMenu = nullptr;
     QString m_lastError;

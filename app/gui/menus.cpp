@@ -73,6 +73,7 @@ void MainWindow::createFileMenu() {
 
 void MainWindow::createExportMenu() {
     QMenu* menu = menuBar()->addMenu(QStringLiteral("E&xport"));
+    m_exportMenu = menu;
     menu->addAction(QStringLiteral("Tuned &Config (JSON)..."), this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, QStringLiteral("Export Tuned Config"), m_lastDir,
                                                           QStringLiteral("Tuned configs (*.json)"));

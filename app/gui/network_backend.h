@@ -49,6 +49,12 @@ public:
     virtual void train(const core::ModelSpec& spec, const std::string& dataset, const core::TrainOptions& options,
                        const std::string& out, const core::ProgressFn& progress, const core::CancelFlag& cancel) = 0;
     virtual std::vector<std::string> zooModelNames() = 0;
+    /// Writes a deployable TorchScript file of `weights` with the tuned
+    /// config at `configPath` inside (core/export/deploy.h), and its device
+    /// and server halves when `splitAfter` >= 0. Loads its own copy of the
+    /// network, so live runs are not disturbed.
+    virtual void exportDeployable(const std::string& weights, const std::string& configPath, const std::string& out,
+                                  int64_t splitAfter, const core::ProgressFn& progress, const core::CancelFlag& cancel) = 0;
 };
 
 /// The plugin's backend, loaded on the first call (blocking that caller

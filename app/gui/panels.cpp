@@ -23,6 +23,7 @@
 #include <QMenuBar>
 #include <QScrollArea>
 #include <QStatusBar>
+#include <QTemporaryDir>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -146,6 +147,8 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
     connect(m_live, &LiveRunner::jobFinished, this, [this](LiveRunner::JobKind kind, const QString& out) {
         if (kind == LiveRunner::JobKind::Profile) {
             m_window.openTrace(out);
+        } else if (kind == LiveRunner::JobKind::Export) {
+            m_window.reportDone(QStringLiteral("Wrote the deployable model %1 (docs/deploy.md: torch.jit.load or torch::jit::load)").arg(out));
         } else {
             m_window.openWeights(out);
         }
@@ -153,6 +156,10 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
     m_progress->setRunner(m_live->backgroundRunner());
     window.statusBar()->addPermanentWidget(m_progress);
     createRunMenu();
+    if (QMenu* exportMenu = window.exportMenu()) {
+        exportMenu->addSeparator();
+        exportMenu->addAction(QStringLiteral("&Deployable Model (TorchScript)..."), this, [this] { exportDeployableModel(); });
+    }
     addPanelSessionParts(window, m_split, m_elastic);
     // The network strip gets a third of the height (its drawing needs about 250-330 px).
     window.resizeDocks({m_networkDock}, {std::max(250, window.height() * 36 / 100)}, Qt::Vertical);
@@ -245,6 +252,59 @@ void AnalysisPanels::runSelectedLive() {
     m_livePolicy = core::policyToJson(*policy).dump();
     m_live->runImage(images, trace->sampleIndex[static_cast<std::size_t>(row)], *policy,
                      QStringLiteral("test sample %1").arg(row));
+}
+
+bool AnalysisPanels::checkDeployable() {
+    const widgets::Explorer* explorer = m_window.explorer();
+    if (m_live->backgroundRunner()->isBusy()) {
+        m_window.reportError(QStringLiteral("%1 is still running; cancel it before exporting").arg(m_live->backgroundRunner()->currentLabel()));
+        return false;
+    }
+    if (!explorer->testTrace()) {
+        m_window.reportError(QStringLiteral("open a trace and tune a policy before exporting a deployable model"));
+        return false;
+    }
+    if (m_live->checkpoint().isEmpty()) {
+        m_window.reportError(QStringLiteral("no model weights are loaded; open the checkpoint the trace was profiled from"));
+        return false;
+    }
+    if (!explorer->policyConfig()) {
+        m_window.reportError(QStringLiteral("the export needs a deployable policy; %1").arg(explorer->whyNotDeployable()));
+        return false;
+    }
+    return true;
+}
+
+void AnalysisPanels::exportDeployableModel() {
+    if (!checkDeployable()) return;
+    const QString out = QFileDialog::getSaveFileName(&m_window, QStringLiteral("Export Deployable Model"), m_window.lastDirectory(),
+                                                     QStringLiteral("TorchScript files (*.pt)"));
+    if (out.isEmpty()) return;
+    const int64_t blocks = m_window.explorer()->testTrace()->numBlocks;
+    int64_t splitAfter = -1;
+    if (blocks >= 2) {
+        bool ok = false;
+        const int v = QInputDialog::getInt(&m_window, QStringLiteral("Split Between Device and Server"),
+                                           QStringLiteral("Also write a device half and a server half, split after block\n"
+                                                          "(-1: one whole file only; 0..%1):").arg(blocks - 2),
+                                           -1, -1, static_cast<int>(blocks - 2), 1, &ok);
+        if (!ok) return;
+        splitAfter = v;
+    }
+    exportDeployableModel(out, splitAfter);
+}
+
+quint64 AnalysisPanels::exportDeployableModel(const QString& outPath, int64_t splitAfter) {
+    if (!checkDeployable()) return 0;
+    // The policy as the Export Tuned Config entry writes it; the job reads it back.
+    m_exportDir = std::make_unique<QTemporaryDir>();
+    const QString config = m_exportDir->filePath(QStringLiteral("tuned.json"));
+    if (!m_exportDir->isValid()) {
+        m_window.reportError(QStringLiteral("no temporary folder for the tuned config: %1").arg(m_exportDir->errorString()));
+        return 0;
+    }
+    if (!m_window.exportTunedConfig(config)) return 0;
+    return m_live->exportDeployable(config, outPath, splitAfter);
 }
 
 void AnalysisPanels::profileInBackground() {

@@ -3,11 +3,15 @@
 #include <QImage>
 #include <QObject>
 #include <QString>
+#include <QTemporaryDir>
 
+#include <cstdint>
+#include <memory>
 #include <string>
 
 class QAction;
 class QDockWidget;
+
 
 namespace exitscope::widgets {
 class ElasticPanel;
@@ -39,6 +43,13 @@ public:
     widgets::EventTimeline* timeline() const { return m_timeline; }
     widgets::ElasticPanel* elasticPanel() const { return m_elastic; }
     LiveRunner* liveRunner() const { return m_live; }
+    /// The current policy and weights as one TorchScript file that really
+    /// exits at `outPath`, and its device and server halves when
+    /// `splitAfter` >= 0 (core/export/deploy.h), written by a background job
+    /// (LiveRunner::jobFinished with JobKind::Export). 0, with the reason
+    /// reported, when no trace, weights or deployable policy is there or a
+    /// job already runs.
+    quint64 exportDeployableModel(const QString& outPath, int64_t splitAfter);
 
 private:
     void onTracesChanged();
@@ -47,6 +58,9 @@ private:
     void profileInBackground();
     void trainInBackground();
     void runSelectedLive();
+    /// Export > Deployable Model...: asks for the file and the split.
+    void exportDeployableModel();
+    bool checkDeployable();
     /// The measured split profile next to the test trace, when there is one.
     QString splitsPathForTrace() const;
 
@@ -60,6 +74,7 @@ private:
     QDockWidget* m_networkDock = nullptr;
     QImage m_liveImage;        // the picture of the live run in flight
     std::string m_livePolicy;  // its policy (JSON): a result for another one is not shown
+    std::unique_ptr<QTemporaryDir> m_exportDir;  // the tuned config a deployable export reads
 };
 
 } // namespace exitscope::app

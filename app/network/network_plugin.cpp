@@ -1,6 +1,8 @@
 // The network plugin (libexitscope_network.so): the one part of the app
 // that links LibTorch, loaded on demand by app/gui/network_backend.cpp.
+#include "core/config/tuned_config.h"
 #include "core/executor/executor.h"
+#include "core/export/deploy.h"
 #include "core/model/checkpoint.h"
 #include "core/model/model_loader.h"
 #include "core/model/multi_exit_net.h"
@@ -93,6 +95,20 @@ public:
     }
 
     std::vector<std::string> zooModelNames() override { return core::zooModelNames(); }
+
+    void exportDeployable(const std::string& weights, const std::string& configPath, const std::string& out,
+                          int64_t splitAfter, const core::ProgressFn& progress, const core::CancelFlag& cancel) override {
+        progress({0.0, "loading " + weights});
+        const auto config = core::loadConfig(configPath);
+        auto model = core::loadModel(weights);
+        const auto& spec = model->spec();
+        core::checkConfigMatchesModel(config, spec.name, spec.weightsHash, model->numExits(), spec.numClasses(), configPath);
+        core::throwIfCancelled(&cancel);
+        progress({0.3, "tracing the blocks and compiling the control code"});
+        const bool imported = spec.name.rfind("torchscript:", 0) == 0;
+        core::exportDeployable(*model, config, imported ? weights : std::string(), out, splitAfter);
+        progress({1.0, "wrote " + out});
+    }
 
 private:
     // The loaded network, shared by live runs; a path change reloads it.
