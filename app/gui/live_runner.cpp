@@ -108,11 +108,14 @@ quint64 LiveRunner::runLive(std::shared_ptr<const core::ImageSet> images, int64_
         QStringLiteral("Running %1 through the network").arg(title));
 }
 
+bool LiveRunner::refuseWhenBusy(const QString& what) {
+    if (!m_background->isBusy()) return false;
+    emit jobFailed(QStringLiteral("%1 is still running; cancel it before %2").arg(m_background->currentLabel(), what));
+    return true;
+}
+
 quint64 LiveRunner::profile(const QString& dataset, const core::ProfileOptions& options, const QString& outPath) {
-    if (m_background->isBusy()) {
-        emit jobFailed(QStringLiteral("%1 is still running; cancel it before profiling").arg(m_background->currentLabel()));
-        return 0;
-    }
+    if (refuseWhenBusy(QStringLiteral("profiling"))) return 0;
     if (m_checkpoint.isEmpty()) {
         emit jobFailed(QStringLiteral("no model weights are loaded; open a checkpoint before profiling"));
         return 0;
@@ -129,10 +132,7 @@ quint64 LiveRunner::profile(const QString& dataset, const core::ProfileOptions& 
 
 quint64 LiveRunner::train(const core::ModelSpec& spec, const QString& dataset, const core::TrainOptions& options,
                           const QString& outPath) {
-    if (m_background->isBusy()) {
-        emit jobFailed(QStringLiteral("%1 is still running; cancel it before training").arg(m_background->currentLabel()));
-        return 0;
-    }
+    if (refuseWhenBusy(QStringLiteral("training"))) return 0;
     m_runningKind = JobKind::Train;
     const std::string data = dataset.toStdString(), out = outPath.toStdString();
     return m_background->start(
@@ -144,10 +144,7 @@ quint64 LiveRunner::train(const core::ModelSpec& spec, const QString& dataset, c
 }
 
 quint64 LiveRunner::exportDeployable(const QString& configPath, const QString& outPath, int64_t splitAfter) {
-    if (m_background->isBusy()) {
-        emit jobFailed(QStringLiteral("%1 is still running; cancel it before exporting").arg(m_background->currentLabel()));
-        return 0;
-    }
+    if (refuseWhenBusy(QStringLiteral("exporting"))) return 0;
     if (m_checkpoint.isEmpty()) {
         emit jobFailed(QStringLiteral("no model weights are loaded; open the checkpoint the trace was profiled from"));
         return 0;

@@ -100,6 +100,8 @@ signals:
     void jobFailed(const QString& error);
 
 private:
+    /// Emits jobFailed and returns true when a background job already runs.
+    bool refuseWhenBusy(const QString& what);
     quint64 runLive(std::shared_ptr<const core::ImageSet> images, int64_t index, bool labelKnown,
                     const core::PolicyConfig& policy, const QString& title, const QString& imagePath);
 

@@ -465,8 +465,10 @@ void exportDeployable(MultiExitNet& net, const TunedConfig& config, const std::s
                                std::string(part == Part::Whole ? "whole" : part == Part::Device ? "device" : "server"));
         top.register_attribute("split_after", c10::IntType::get(), part == Part::Whole ? int64_t{-1} : splitAfter);
         try {
-            top.define(scoreMethod(policy.confidence, spec.numClasses()) + "\n" + kGateMethod + "\n" + gateFeaturesMethod() +
-                       "\n" + kQuantiseMethod + "\n" + controlSource(net, policy, part, splitAfter, stateCount, imported));
+            top.define(scoreMethod(policy.confidence, spec.numClasses()) + "\n" + kGateMethod + "\n" +
+                       (imported ? gateFeaturesMethod() + "\n" : std::string()) +
+                       (part == Part::Device ? std::string(kQuantiseMethod) + "\n" : std::string()) +
+                       controlSource(net, policy, part, splitAfter, stateCount, imported));
         } catch (const std::exception& e) {
             if (std::getenv("EXITSCOPE_EXPORT_DEBUG")) std::fprintf(stderr, "%s\n", e.what());
             throw Error("the export's control code does not compile: " + firstLineOf(e.what()));

@@ -61,6 +61,14 @@ torch::Tensor rawImages(const Fixture& f, int64_t n) {
     return out;
 }
 
+/// Budgeted-batch thresholds fitted on the validation trace for 6 M MACs per sample.
+es::PolicyConfig budgetedPolicy(const Fixture& f) {
+    es::PolicyConfig policy;
+    policy.kind = es::PolicyKind::Budgeted;
+    policy.budgeted = es::fitBudgetedBatch(f.val, 6e6);
+    return policy;
+}
+
 /// forward(x) of a loaded export over `x` in batches of 100.
 std::pair<std::vector<int64_t>, std::vector<int64_t>> runExport(torch::jit::Module& m, const torch::Tensor& x) {
     std::vector<int64_t> exits, preds;
@@ -81,9 +89,7 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> runExport(torch::jit::Modu
 TEST(DeployExport, LoadedWithTorchJitLoadItDecidesAsThePolicyOnTheTrace) {
     Fixture f;
     if (!load(f)) GTEST_SKIP() << "bundled assets or Fashion-MNIST missing";
-    es::PolicyConfig policy;
-    policy.kind = es::PolicyKind::Budgeted;
-    policy.budgeted = es::fitBudgetedBatch(f.val, 6e6);
+    const es::PolicyConfig policy = budgetedPolicy(f);
     const auto config = es::makeTunedConfig(policy, f.val, &f.test);
     const std::string out = ::testing::TempDir() + "deploy_budgeted.pt";
     es::exportDeployable(*f.net, config, "", out);
@@ -186,9 +192,7 @@ std::vector<float> codecRoundTrip(const torch::Tensor& t) {
 TEST(DeployExport, SplitHalvesQuantiseAsTheCodecAndChainedDecideAsTheWholeFile) {
     Fixture f;
     if (!load(f)) GTEST_SKIP() << "bundled assets or Fashion-MNIST missing";
-    es::PolicyConfig policy;
-    policy.kind = es::PolicyKind::Budgeted;
-    policy.budgeted = es::fitBudgetedBatch(f.val, 6e6);
+    const es::PolicyConfig policy = budgetedPolicy(f);
     const auto config = es::makeTunedConfig(policy, f.val, &f.test);
     const std::string out = ::testing::TempDir() + "deploy_split.pt";
     const int64_t after = 2;
