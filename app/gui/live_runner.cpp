@@ -10,6 +10,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QStringList>
 #include <QTemporaryDir>
 
 #include <algorithm>
@@ -153,8 +154,10 @@ quint64 LiveRunner::exportDeployable(const QString& configPath, const QString& o
     const std::string weights = m_checkpoint.toStdString(), config = configPath.toStdString(), out = outPath.toStdString();
     return m_background->start(
         [=](const core::ProgressFn& progress, const core::CancelFlag& cancel) -> QVariant {
-            networkBackend().exportDeployable(weights, config, out, splitAfter, progress, cancel);
-            return QString::fromStdString(out);
+            QStringList files;
+            for (const auto& f : networkBackend().exportDeployable(weights, config, out, splitAfter, progress, cancel))
+                files << QString::fromStdString(f);
+            return files.join(QStringLiteral(", "));
         },
         QStringLiteral("Exporting %1 as a deployable model").arg(QFileInfo(m_checkpoint).fileName()));
 }

@@ -94,7 +94,8 @@ signals:
     void pathReady(const exitscope::widgets::SamplePath& path);
     /// A live image could not be run (no weights, unreadable image, ...).
     void liveFailed(const QString& error);
-    /// A profile or train job finished; `outputPath` is the trace or checkpoint written.
+    /// A profile, train or export job finished; `outputPath` is the trace or
+    /// checkpoint written, or for an export its files joined by ", ".
     void jobFinished(exitscope::app::LiveRunner::JobKind kind, const QString& outputPath);
     /// A profile or train job failed, or could not start; cancellation is JobRunner::cancelled.
     void jobFailed(const QString& error);

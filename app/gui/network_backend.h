@@ -52,8 +52,9 @@ public:
     /// Writes a deployable TorchScript file of `weights` with the tuned
     /// config at `configPath` inside (core/export/deploy.h), and its device
     /// and server halves when `splitAfter` >= 0. Loads its own copy of the
-    /// network, so live runs are not disturbed.
-    virtual void exportDeployable(const std::string& weights, const std::string& configPath, const std::string& out,
+    /// network, so live runs are not disturbed. Returns the files written,
+    /// the whole file first.
+    virtual std::vector<std::string> exportDeployable(const std::string& weights, const std::string& configPath, const std::string& out,
                                   int64_t splitAfter, const core::ProgressFn& progress, const core::CancelFlag& cancel) = 0;
 };
 

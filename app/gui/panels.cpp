@@ -148,7 +148,7 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
         if (kind == LiveRunner::JobKind::Profile) {
             m_window.openTrace(out);
         } else if (kind == LiveRunner::JobKind::Export) {
-            m_window.reportDone(QStringLiteral("Wrote the deployable model %1 (docs/deploy.md: torch.jit.load or torch::jit::load)").arg(out));
+            m_window.reportDone(QStringLiteral("Wrote the deployable model: %1 (docs/deploy.md: torch.jit.load or torch::jit::load)").arg(out));
         } else {
             m_window.openWeights(out);
         }

@@ -96,7 +96,7 @@ public:
 
     std::vector<std::string> zooModelNames() override { return core::zooModelNames(); }
 
-    void exportDeployable(const std::string& weights, const std::string& configPath, const std::string& out,
+    std::vector<std::string> exportDeployable(const std::string& weights, const std::string& configPath, const std::string& out,
                           int64_t splitAfter, const core::ProgressFn& progress, const core::CancelFlag& cancel) override {
         progress({0.0, "loading " + weights});
         const auto config = core::loadConfig(configPath);
@@ -108,6 +108,9 @@ public:
         const bool imported = spec.name.rfind("torchscript:", 0) == 0;
         core::exportDeployable(*model, config, imported ? weights : std::string(), out, splitAfter);
         progress({1.0, "wrote " + out});
+        if (splitAfter < 0) return {out};
+        const auto halves = core::splitPartPaths(out);
+        return {out, halves.first, halves.second};
     }
 
 private:

@@ -240,6 +240,10 @@ TEST(AnalysisPanels, ExportDeployableModelWritesTheFileAndItsHalvesInTheBackgrou
     ASSERT_TRUE(QTest::qWaitFor([&] { return done.count() + failed.count() > 0; }, 120000));
     ASSERT_EQ(failed.count(), 0) << failed.at(0).at(0).toString().toStdString();
     EXPECT_EQ(done.at(0).at(0).value<exitscope::app::LiveRunner::JobKind>(), exitscope::app::LiveRunner::JobKind::Export);
+    // The job names every file it wrote, the whole file first.
+    EXPECT_EQ(done.at(0).at(1).toString(), QStringList({out, dir.filePath(QStringLiteral("vgg-ee-device.pt")),
+                                                        dir.filePath(QStringLiteral("vgg-ee-server.pt"))})
+                                               .join(QStringLiteral(", ")));
     for (const char* name : {"vgg-ee.pt", "vgg-ee-device.pt", "vgg-ee-server.pt"})
         EXPECT_GT(QFileInfo(dir.filePath(QString::fromLatin1(name))).size(), 10000) << name;
     // The files decide as one another in Debian's python3-torch (no ExitScope code).
