@@ -25,6 +25,8 @@ int runInspect(const std::vector<std::string>& args);
 /// The server half of split-run, started by split-run itself.
 int runSplitServe(const std::vector<std::string>& args);
 int runElastic(const std::vector<std::string>& args);
+/// `merge --out FILE SHARD...` (core/profile/merge.h).
+int runMerge(const std::vector<std::string>& args);
 
 /// Writes `text` to standard output when `path` is "-", else to the file
 /// (through a temporary file renamed into place).

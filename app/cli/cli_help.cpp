@@ -90,6 +90,9 @@ std::vector<CommandHelp> makeCommands() {
                                  opt("max-samples", "N", "all", "profile at most N samples"),
                                  opt("timing-samples", "N", "100", "samples timed block by block"),
                                  opt("batch", "N", "256", "images per forward pass"),
+                                 opt("shard", "I/N", "", "profile only shard I of N (0-based; contiguous whole batches; "
+                                     "exitscope-cli merge joins the shards)"),
+                                 opt("device", "cpu|cuda[:N]", "cpu", "where the network runs (cuda needs a LibTorch with CUDA)"),
                                  opt("threads", "N", kThreads, "LibTorch threads")},
                                 join(modelOptions(), classOptions()))))});
     c.push_back({"run", "", "run the real early-exit executor",
@@ -129,8 +132,19 @@ std::vector<CommandHelp> makeCommands() {
                                  opt("max-samples", "N", "1000", "measure on at most N samples"),
                                  opt("mode", "per-tensor|per-channel|lossless", "per-tensor", "the codec's quantisation"),
                                  opt("batch", "N", "100", "images per batch"),
+                                 opt("shard", "I/N", "", "measure only shard I of N (0-based; contiguous whole batches; "
+                                     "exitscope-cli merge joins the shards)"),
+                                 opt("device", "cpu|cuda[:N]", "cpu", "where the network runs (the codec runs on the CPU)"),
                                  opt("threads", "N", "1", "LibTorch threads")},
                                 join(modelOptions(), classOptions()))))});
+    c.push_back({"merge", "SHARD...", "join the shards of a profile or split profile into one file",
+                 "Checks that the shards (profile --shard I/N or profile-splits --shard I/N) belong together:\n"
+                 "the same weights, data set, split, seed, sample count, batch and shard count, every shard\n"
+                 "once, no gap or overlap. The merged file's tensors are a single-process run's; timings are\n"
+                 "per machine (metadata 'shards' says which host measured which samples). Shards measured\n"
+                 "on different device types are refused unless --mixed-devices.",
+                 {req("out", "FILE.safetensors", "the merged trace or split profile to write"),
+                  flag("mixed-devices", "merge timings measured on different device types (the file says so)")}});
     c.push_back({"split-run", "", "device and server halves as two processes over a shaped TCP link",
                  "Runs the device part here and the server part as a second process on 127.0.0.1 over a\n"
                  "shaped link, and compares the measured latency per case with the simulated median.",

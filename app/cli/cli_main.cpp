@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
         if (command == "calibrate") return app::runCalibrate(args);
         if (command == "simulate") return app::runSimulate(args);
         if (command == "elastic") return app::runElastic(args);
+        if (command == "merge") return app::runMerge(args);
         std::cerr << "exitscope-cli: unknown command '" << command << "' (exitscope-cli --help lists the commands)\n";
         return 2;
     });

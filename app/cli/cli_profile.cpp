@@ -9,10 +9,12 @@
 #include "core/model/tensor_data.h"
 #include "core/policy/confidence.h"
 #include "core/profile/profiler.h"
+#include "core/profile/shard.h"
 #include "core/trace/trace.h"
 
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -29,9 +31,27 @@ int runProfile(const std::vector<std::string>& argv) {
     popts.maxSamples = args.getInt("max-samples", -1, 1, 1'000'000'000);
     popts.timingSamples = args.getInt("timing-samples", 100, 1, 100000);
     popts.batchSize = args.getInt("batch", 256, 1, 65536);
-    std::fprintf(stderr, "profile: %s on %s/%s, %d threads\n", net->spec().name.c_str(), data.name.c_str(),
+    popts.device = args.get("device", "cpu");
+    std::optional<core::Shard> shard;
+    int64_t total = 0;
+    core::SampleRange range;
+    if (args.has("shard")) {
+        shard = core::parseShard(args.get("shard"));
+        total = static_cast<int64_t>(data.indicesOf(popts.split).size());
+        if (popts.maxSamples > 0) total = std::min(total, popts.maxSamples);
+        range = core::shardRange(total, popts.batchSize, *shard);
+        popts.first = range.first;
+        popts.count = range.count;
+    }
+    std::fprintf(stderr, "profile: %s on %s/%s, %d threads", net->spec().name.c_str(), data.name.c_str(),
                  core::toString(popts.split).c_str(), threads);
-    const auto trace = core::profileModel(*net, data, popts, [](const core::Progress& p) { printProgress(p.fraction, p.message); });
+    if (shard)
+        std::fprintf(stderr, ", shard %s: samples %lld..%lld of %lld", core::toString(*shard).c_str(),
+                     static_cast<long long>(range.first), static_cast<long long>(range.first + range.count - 1),
+                     static_cast<long long>(total));
+    std::fprintf(stderr, "\n");
+    auto trace = core::profileModel(*net, data, popts, [](const core::Progress& p) { printProgress(p.fraction, p.message); });
+    if (shard) core::setShardMetadata(trace.metadata, *shard, range, total);
     core::writeTrace(trace, out);
     const auto acc = core::perExitAccuracy(trace);
     std::printf("wrote %s: %lld samples, %lld exits\n", out.c_str(), static_cast<long long>(trace.numSamples),

@@ -2,12 +2,13 @@
 
 #include "core/common/error.h"
 #include "core/data/registry.h"
+#include "core/executor/executor.h"
+#include "core/profile/shard.h"
 #include "core/model/multi_exit_net.h"
 #include "core/model/tensor_data.h"
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 
 namespace exitscope::core {
 
@@ -20,17 +21,15 @@ float median(std::vector<double> v) {
     return static_cast<float>(v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]));
 }
 
-std::string utcNow() {
-    std::time_t t = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return buf;
-}
-
 /// Median per-sample milliseconds of every block and head at batch size 1.
 void measureTimes(MultiExitNet& net, const ImageSet& images, const std::vector<int64_t>& indices,
-                  const ProfileOptions& options, Trace& trace, const CancelFlag* cancel) {
+                  const ProfileOptions& options, torch::Device device, Trace& trace, const CancelFlag* cancel) {
     using Clock = std::chrono::steady_clock;
+    // On a GPU the kernels run asynchronously: wait for them before reading the clock.
+    const auto now = [&] {
+        if (device.is_cuda()) torch::cuda::synchronize();
+        return Clock::now();
+    };
     const auto B = static_cast<std::size_t>(net.numBlocks());
     const auto K = static_cast<std::size_t>(net.numExits());
     std::vector<std::vector<double>> blockTimes(B), headTimes(K);
@@ -38,19 +37,19 @@ void measureTimes(MultiExitNet& net, const ImageSet& images, const std::vector<i
                                             options.warmupSamples + options.timingSamples);
     for (int64_t i = 0; i < total; ++i) {
         throwIfCancelled(cancel);
-        auto x = imagesToTensor(images, {indices[static_cast<std::size_t>(i)]}, net.spec().normalisation);
+        auto x = imagesToTensor(images, {indices[static_cast<std::size_t>(i)]}, net.spec().normalisation).to(device);
         State state = inputState(x);
         std::size_t k = 0;
         const bool record = i >= options.warmupSamples;
         for (std::size_t b = 0; b < B; ++b) {
-            auto t0 = Clock::now();
+            auto t0 = now();
             state = net.runBlock(static_cast<int64_t>(b), state);
-            auto t1 = Clock::now();
+            auto t1 = now();
             if (record) blockTimes[b].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
             while (k < K && net.exitBlock(static_cast<int64_t>(k)) == static_cast<int64_t>(b)) {
-                auto h0 = Clock::now();
+                auto h0 = now();
                 auto probs = torch::softmax(net.runExit(static_cast<int64_t>(k), state), 1);
-                auto h1 = Clock::now();
+                auto h1 = now();
                 if (record) headTimes[k].push_back(std::chrono::duration<double, std::milli>(h1 - h0).count());
                 ++k;
             }
@@ -80,10 +79,21 @@ Trace profileModel(MultiExitNet& net, const Dataset& data, const ProfileOptions&
     std::vector<int64_t> indices = data.indicesOf(options.split);
     if (options.maxSamples >= 0 && options.maxSamples < static_cast<int64_t>(indices.size()))
         indices.resize(static_cast<std::size_t>(options.maxSamples));
+    if (options.first < 0 || options.first > static_cast<int64_t>(indices.size()))
+        throw Error("profile: samples from position " + std::to_string(options.first) + " asked of " +
+                    std::to_string(indices.size()));
+    if (options.first > 0 || options.count >= 0) {
+        const auto end = options.count < 0 ? indices.size()
+                                           : std::min(indices.size(), static_cast<std::size_t>(options.first + options.count));
+        indices = std::vector<int64_t>(indices.begin() + static_cast<std::ptrdiff_t>(options.first),
+                                       indices.begin() + static_cast<std::ptrdiff_t>(end));
+    }
     if (indices.empty()) throw Error(data.name + ": the " + toString(options.split) + " split is empty");
 
+    const torch::Device device = parseDevice(options.device);
     net.eval();
     const ModelCosts costs = net.measureCosts();
+    net.to(device);
     c10::InferenceMode inference;
 
     Trace trace;
@@ -111,7 +121,7 @@ Trace profileModel(MultiExitNet& net, const Dataset& data, const ProfileOptions&
 
     // Gate input widths from a one-sample dry run, so gate_inputs can be padded to the widest.
     {
-        State state = inputState(torch::zeros({1, net.spec().channels, net.spec().height, net.spec().width}));
+        State state = inputState(torch::zeros({1, net.spec().channels, net.spec().height, net.spec().width}, device));
         std::size_t k = 0;
         for (int64_t b = 0; b < net.numBlocks(); ++b) {
             state = net.runBlock(b, state);
@@ -133,13 +143,13 @@ Trace profileModel(MultiExitNet& net, const Dataset& data, const ProfileOptions&
         std::vector<int64_t> idx(indices.begin() + static_cast<std::ptrdiff_t>(start),
                                  indices.begin() + static_cast<std::ptrdiff_t>(end));
         const int64_t n = static_cast<int64_t>(idx.size());
-        State state = inputState(imagesToTensor(images, idx, net.spec().normalisation));
+        State state = inputState(imagesToTensor(images, idx, net.spec().normalisation).to(device));
         std::size_t k = 0;
         for (int64_t b = 0; b < net.numBlocks(); ++b) {
             state = net.runBlock(b, state);
             while (k < K && net.exitBlock(static_cast<int64_t>(k)) == b) {
-                auto p = torch::softmax(net.runExit(static_cast<int64_t>(k), state), 1).contiguous();
-                auto g = net.gateFeatures(static_cast<int64_t>(k), state).to(torch::kFloat32).contiguous();
+                auto p = torch::softmax(net.runExit(static_cast<int64_t>(k), state), 1).to(torch::kCPU).contiguous();
+                auto g = net.gateFeatures(static_cast<int64_t>(k), state).to(torch::kCPU, torch::kFloat32).contiguous();
                 const float* pp = p.data_ptr<float>();
                 const float* gp = g.data_ptr<float>();
                 const auto gd = static_cast<std::size_t>(g.size(1));
@@ -161,7 +171,7 @@ Trace profileModel(MultiExitNet& net, const Dataset& data, const ProfileOptions&
     }
 
     if (progress) progress({1.0 - timingShare, "timing blocks at batch size 1"});
-    measureTimes(net, images, indices, options, trace, cancel);
+    measureTimes(net, images, indices, options, device, trace, cancel);
     if (progress) progress({1.0, "done"});
 
     const auto& spec = net.spec();
@@ -172,11 +182,14 @@ Trace profileModel(MultiExitNet& net, const Dataset& data, const ProfileOptions&
     trace.metadata["split"] = toString(options.split);
     trace.metadata["split_seed"] = std::to_string(data.seed);
     trace.metadata["class_names"] = nlohmann::json(spec.classNames).dump();
-    trace.metadata["device"] = "cpu";
+    trace.metadata["device"] = device.str();
     trace.metadata["threads"] = std::to_string(torch::get_num_threads());
+    trace.metadata["host"] = hostName();
+    trace.metadata["device_type"] = deviceType(device.is_cuda() ? device.str() : "cpu", torch::get_num_threads());
+    trace.metadata["batch"] = std::to_string(options.batchSize);
     trace.metadata["timing"] = "median of " + std::to_string(options.timingSamples) + " samples at batch size 1";
     trace.metadata["exitscope_version"] = EXITSCOPE_VERSION;
-    trace.metadata["created"] = utcNow();
+    trace.metadata["created"] = utcTimestamp();
     trace.validate("profile of " + spec.name);
     return trace;
 }

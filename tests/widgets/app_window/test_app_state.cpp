@@ -374,8 +374,12 @@ void expectViewsAgree(const QString& model) {
                                                                           fixed(d.score(n, k), 2))))
                     << caption.toStdString();
                 for (const auto& st : s.steps)
-                    if (st.exit == k && st.compared) EXPECT_TRUE(caption.contains(fixed(st.boundary, 2))) << caption.toStdString();
-                if (k == s.exitTaken) EXPECT_TRUE(caption.contains(QStringLiteral("leaves here"))) << caption.toStdString();
+                    if (st.exit == k && st.compared) {
+                        EXPECT_TRUE(caption.contains(fixed(st.boundary, 2))) << caption.toStdString();
+                    }
+                if (k == s.exitTaken) {
+                    EXPECT_TRUE(caption.contains(QStringLiteral("leaves here"))) << caption.toStdString();
+                }
                 inspector->nextStep();
             }
         }
