@@ -186,6 +186,23 @@ TEST(TraceOverview, WarnsWhenTheTraceWasMadeWithOtherWeights) {
     EXPECT_FALSE(overview.showsWeightsMismatch());
 }
 
+TEST(TraceOverview, SaysWhenTimingsWereMergedFromDifferentDeviceTypes) {
+    TraceOverview overview;
+    Trace t = handBuiltTrace();
+    t.metadata["shards"] = R"([{"shard":"0/2","host":"a"},{"shard":"1/2","host":"b"}])";
+    t.metadata["device_type"] = "cpu: A";
+    overview.setTrace(t, QStringLiteral("merged, one device type"));
+    EXPECT_FALSE(overview.showsMixedDevices());
+    EXPECT_EQ(overview.summaryValue(QStringLiteral("shards")), QStringLiteral("2 merged (exitscope-cli info lists them)"));
+    t.metadata["mixed_devices"] = "true";
+    t.metadata["device_type"] = "mixed: cpu: A; cuda:0";
+    overview.setTrace(t, QStringLiteral("merged, mixed"));
+    EXPECT_TRUE(overview.showsMixedDevices());
+    EXPECT_FALSE(overview.showsWeightsMismatch());
+    overview.setTrace(handBuiltTrace(), QStringLiteral("plain"));
+    EXPECT_FALSE(overview.showsMixedDevices());
+}
+
 TEST(ModelSummary, ShowsTheSpecOfTheLoadedWeights) {
     exitscope::core::ModelSpec spec;
     spec.name = "msdnet";

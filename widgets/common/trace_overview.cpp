@@ -12,6 +12,7 @@
 #include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
+#include <nlohmann/json.hpp>
 #include <qcustomplot.h>
 
 #include <algorithm>
@@ -57,10 +58,13 @@ QVector<KeyValueForm::Entry> summaryEntries(const core::Trace& trace) {
         }
     }
     for (const auto& [key, value] : trace.metadata) {
-        if (!shown.count(key)) {
-            const QString name = QString::fromStdString(key);
-            entries.push_back({name, name, QString::fromStdString(value)});
-        }
+        if (shown.count(key)) continue;
+        const QString name = QString::fromStdString(key);
+        QString text = QString::fromStdString(value);
+        // A merged trace's per-shard list (core/profile/merge.h) reads as a count; `info` lists it.
+        const auto shards = key == "shards" ? nlohmann::json::parse(value, nullptr, false) : nlohmann::json();
+        if (shards.is_array()) text = QStringLiteral("%1 merged (exitscope-cli info lists them)").arg(shards.size());
+        entries.push_back({name, name, text});
     }
     return entries;
 }
@@ -148,8 +152,12 @@ void TraceOverview::setTrace(const core::Trace& trace, const QString& source) {
     m_summary->setEntries(summaryEntries(trace));
     m_model->setTrace(trace);
     m_hasTrace = true;
+    const auto mixed = trace.metadata.find("mixed_devices");
+    m_mixedDevices = mixed != trace.metadata.end() && mixed->second == "true";
+    const auto types = trace.metadata.find("device_type");
+    m_mixedDeviceTypes = types == trace.metadata.end() ? QString() : QString::fromStdString(types->second);
     updatePlot();
-    updateMismatchWarning();
+    updateWarnings();
 }
 
 QString TraceOverview::summaryValue(const QString& key) const {
@@ -170,23 +178,23 @@ QVector<QPointF> TraceOverview::plotPoints() const {
 
 void TraceOverview::setReferenceWeightsHash(const QString& hash) {
     m_referenceHash = hash;
-    updateMismatchWarning();
+    updateWarnings();
 }
 
-bool TraceOverview::showsWeightsMismatch() const {
-    return !m_warning->isHidden();
-}
-
-void TraceOverview::updateMismatchWarning() {
+void TraceOverview::updateWarnings() {
     const QString traceHash = m_summary->value(QStringLiteral("weights_hash"));
-    const bool mismatch = m_hasTrace && !m_referenceHash.isEmpty() && !traceHash.isEmpty() &&
-                          traceHash != m_referenceHash;
-    if (mismatch) {
-        m_warning->setText(QStringLiteral("This trace was profiled with weights %1, not the loaded "
-                                          "weights %2; its figures describe other weights.")
-                               .arg(traceHash, m_referenceHash));
-    }
-    m_warning->setVisible(mismatch);
+    m_mismatch = m_hasTrace && !m_referenceHash.isEmpty() && !traceHash.isEmpty() && traceHash != m_referenceHash;
+    QStringList lines;
+    if (m_mismatch)
+        lines << QStringLiteral("This trace was profiled with weights %1, not the loaded "
+                                "weights %2; its figures describe other weights.")
+                     .arg(traceHash, m_referenceHash);
+    if (m_hasTrace && m_mixedDevices)
+        lines << QStringLiteral("Its timings were merged from shards measured on different device types (%1): "
+                                "block and exit times mix machines; costs in MACs are unaffected.")
+                     .arg(m_mixedDeviceTypes);
+    m_warning->setText(lines.join(QLatin1Char('\n')));
+    m_warning->setVisible(!lines.isEmpty());
 }
 
 void TraceOverview::updatePlot() {

@@ -52,11 +52,14 @@ public:
     /// The weights hash of the loaded model; a trace whose metadata names
     /// other weights gets a visible warning. Empty: no comparison.
     void setReferenceWeightsHash(const QString& hash);
-    bool showsWeightsMismatch() const;
+    bool showsWeightsMismatch() const { return m_mismatch; }
+    /// Whether the trace was merged from shards timed on different device
+    /// types (exitscope-cli merge --mixed-devices), which the view warns of.
+    bool showsMixedDevices() const { return m_mixedDevices; }
 
 private:
     void updatePlot();
-    void updateMismatchWarning();
+    void updateWarnings();
 
     QLabel* m_title;
     QLabel* m_warning;
@@ -68,6 +71,9 @@ private:
     QString m_error;
     QString m_referenceHash;
     bool m_hasTrace = false;
+    bool m_mismatch = false;
+    bool m_mixedDevices = false;
+    QString m_mixedDeviceTypes;
 };
 
 } // namespace exitscope::widgets
