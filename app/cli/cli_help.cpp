@@ -93,6 +93,9 @@ std::vector<CommandHelp> makeCommands() {
                                  opt("shard", "I/N", "", "profile only shard I of N (0-based; contiguous whole batches; "
                                      "exitscope-cli merge joins the shards)"),
                                  opt("device", "cpu|cuda[:N]", "cpu", "where the network runs (cuda needs a LibTorch with CUDA)"),
+                                 opt("corrupt", "NAME:SEVERITY", "", "profile shifted data: gaussian-noise, blur, brightness, "
+                                     "contrast, jpeg, pixelate or rotate at severity 1..5 (docs/shift.md)"),
+                                 opt("corrupt-seed", "N", "0", "seed of the corruption's random parts (noise, rotation direction)"),
                                  opt("threads", "N", kThreads, "LibTorch threads")},
                                 join(modelOptions(), classOptions()))))});
     c.push_back({"run", "", "run the real early-exit executor",

@@ -2,6 +2,7 @@
 #include "app/cli/cli_commands.h"
 #include "core/common/error.h"
 #include "core/config/tuned_config.h"
+#include "core/data/corruption.h"
 #include "core/data/registry.h"
 #include "core/executor/executor.h"
 #include "app/cli/cli_model.h"
@@ -25,9 +26,18 @@ int runProfile(const std::vector<std::string>& argv) {
     const std::string out = args.require("out");
     const int threads = core::applyThreadCount(static_cast<int>(args.getInt("threads", 0, 0, 256)));
     auto net = loadModelFromArgs(args);
-    const core::Dataset data = loadDataForModel(args, net->spec());
+    std::optional<core::Corruption> corruption;
+    if (args.has("corrupt"))
+        corruption = core::parseCorruption(args.get("corrupt"),
+                                           static_cast<uint64_t>(args.getInt("corrupt-seed", 0, 0, 1'000'000'000)));
+    core::Dataset data = loadDataForModel(args, net->spec());
     core::ProfileOptions popts;
     popts.split = core::parseSplitKind(args.get("split", "test"));
+    if (corruption) {
+        // Every image of the split, each seeded by its own index: any shard sees the same corrupted image.
+        core::ImageSet& images = popts.split == core::SplitKind::Test ? data.testImages : data.trainImages;
+        core::corruptImages(images, data.indicesOf(popts.split), *corruption);
+    }
     popts.maxSamples = args.getInt("max-samples", -1, 1, 1'000'000'000);
     popts.timingSamples = args.getInt("timing-samples", 100, 1, 100000);
     popts.batchSize = args.getInt("batch", 256, 1, 65536);
@@ -52,6 +62,10 @@ int runProfile(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "\n");
     auto trace = core::profileModel(*net, data, popts, [](const core::Progress& p) { printProgress(p.fraction, p.message); });
     if (shard) core::setShardMetadata(trace.metadata, *shard, range, total);
+    if (corruption) {
+        trace.metadata["corruption"] = core::toString(*corruption);
+        trace.metadata["corruption_seed"] = std::to_string(corruption->seed);
+    }
     core::writeTrace(trace, out);
     const auto acc = core::perExitAccuracy(trace);
     std::printf("wrote %s: %lld samples, %lld exits\n", out.c_str(), static_cast<long long>(trace.numSamples),

@@ -184,7 +184,7 @@ MergeReport mergeTraces(const std::vector<std::string>& paths, const std::string
         headers.push_back(headerOf(p, t.metadata));
     }
     const bool mixed = checkShardSet(headers, {"model", "model_spec", "weights_hash", "dataset", "split", "split_seed",
-                                               "class_names", "total_samples", "batch", "corruption"},
+                                               "class_names", "total_samples", "batch", "corruption", "corruption_seed"},
                                      options);
     // Read again in shard order; each is checked against its header.
     Trace out;
@@ -265,7 +265,7 @@ MergeReport mergeSplitProfiles(const std::vector<std::string>& paths, const std:
         headers.push_back(headerOf(p, parts.back().metadata));
     }
     const bool mixed = checkShardSet(headers, {"model", "weights_hash", "dataset", "split", "split_seed", "codec_mode",
-                                               "total_samples", "batch", "corruption"},
+                                               "total_samples", "batch", "corruption", "corruption_seed"},
                                      options);
     std::map<std::string, const SplitsMeasurement*> byPath;
     for (std::size_t i = 0; i < paths.size(); ++i) byPath[paths[i]] = &parts[i];
