@@ -20,6 +20,9 @@ int runSweep(const std::vector<std::string>& args);
 int runCalibrate(const std::vector<std::string>& args);
 int runProfileSplits(const std::vector<std::string>& args);
 int runSimulate(const std::vector<std::string>& args);
+class CliArgs;
+/// `simulate --drift` (app/cli/cli_drift.cpp).
+int runDriftSimulation(const CliArgs& args);
 int runSplitRun(const std::vector<std::string>& args);
 int runInspect(const std::vector<std::string>& args);
 /// The server half of split-run, started by split-run itself.

@@ -209,14 +209,18 @@ std::vector<CommandHelp> makeCommands() {
                       join(policyOptions(false),
                            {flag("calibrate", "confidence policy: per-exit temperatures fitted on the validation trace"),
                             flag("fit-on-test", "fit on --trace itself (figures are then optimistic)")}))});
-    c.push_back({"simulate", "", "a request stream through device, link and server queues, re-planned online", "",
-                 {req("trace", "TRACE", "the trace whose exits and costs the requests follow"),
-                  req("device", "PRESET|FILE", "the device's platform profile"),
-                  req("server", "PRESET|FILE", "the server's platform profile"),
+    c.push_back({"simulate", "", "a request stream through device, link and server queues, re-planned online",
+                 "With --drift: a stream whose data shift (traces of profile --corrupt), through thresholds fitted\n"
+                 "once on clean validation data, re-fitted online from the final exit's answers on a share of the\n"
+                 "requests (--adapt), and an oracle re-fitted on true labels (docs/shift.md).",
+                 {req("trace", "TRACE", "the trace whose exits and costs the requests follow (--drift: the clean test trace)"),
+                  opt("device", "PRESET|FILE", "required without --drift", "the device's platform profile"),
+                  opt("server", "PRESET|FILE", "required without --drift", "the server's platform profile"),
                   opt("link", "MBPS[,RTT_MS]", "", "a constant link (give it or --link-csv)"),
                   opt("link-csv", "FILE", "", "a bandwidth schedule (time_ms,mbps[,rtt_ms])"),
-                  req("goal", "latency:ACC|accuracy:P95MS|throughput|cost:P95MS,ACC", "what the planner optimises"),
-                  req("requests", "N", "requests to simulate"),
+                  opt("goal", "latency:ACC|accuracy:P95MS|throughput|cost:P95MS,ACC", "required without --drift",
+                      "what the planner optimises"),
+                  opt("requests", "N", "required; --drift: 10000", "requests to simulate"),
                   opt("period", "MS", "", "one request every MS (give it or --rate)"),
                   opt("rate", "PER_S", "", "Poisson arrivals at this rate"),
                   opt("seed", "S", "0", "seed of arrivals and jitter"),
@@ -224,6 +228,12 @@ std::vector<CommandHelp> makeCommands() {
                   opt("jitter", "MS", "0", "link latency jitter"),
                   opt("splits", "SPLITS.safetensors", "the trace's own estimate", "measured split profile"),
                   opt("config", "TUNED.json", "", "also plan with this tuned policy"),
+                  opt("drift", "REQ:SEV,..", "", "severity of the data from each request on, e.g. 0:0,2000:3 (0 = clean)"),
+                  opt("shifted", "T1,T2,..", "", "--drift: the test traces of one corruption at each severity used"),
+                  opt("val-trace", "VAL", "", "--drift: the clean validation trace the thresholds are first fitted on"),
+                  opt("adapt", "share=S,max-drop=D[,window=W][,refit=R]", "share=0.05,max-drop=0.01,window=200,refit=20",
+                      "--drift: requests run to the end, accuracy-drop budget, their window and re-fit interval"),
+                  opt("span", "N", "500", "--drift: requests per reported span"),
                   flag("json", "print JSON"), opt("csv", "FILE", "", "per-request log as CSV")}});
     c.push_back({"elastic", "", "EINet plans under an unpredictable forced exit",
                  "Trains the CS-Predictor on the validation trace and compares online hybrid plans with static,\n"

@@ -66,6 +66,9 @@ nlohmann::json summaryJson(const simulator::SimSummary& s) {
 
 int runSimulate(const std::vector<std::string>& argv) {
     const CliArgs args(argv, "simulate");
+    if (args.has("drift")) return runDriftSimulation(args);
+    for (const char* drift : {"adapt", "shifted", "val-trace", "span"})
+        if (args.has(drift)) throw core::Error(std::string("simulate: --") + drift + " belongs to --drift");
     const auto trace = core::readTrace(args.require("trace"));
     const auto device = simulator::loadPlatformSpec(args.require("device"));
     const auto server = simulator::loadPlatformSpec(args.require("server"));
