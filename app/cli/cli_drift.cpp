@@ -97,8 +97,10 @@ int runDriftSimulation(const CliArgs& args) {
         for (const auto& p : report.policies) {
             nlohmann::json spans = nlohmann::json::array();
             for (const auto& s : p.spans) spans.push_back(spanJson(s));
+            nlohmann::json segments = nlohmann::json::array();
+            for (const auto& s : p.segments) segments.push_back(spanJson(s));
             j["policies"].push_back({{"name", p.name}, {"total", spanJson(p.total)}, {"spans_over_budget", p.spansOverBudget},
-                                     {"spans", spans}});
+                                     {"segments", segments}, {"spans", spans}});
         }
         std::cout << j.dump() << "\n";
         return 0;
@@ -112,12 +114,18 @@ int runDriftSimulation(const CliArgs& args) {
                 static_cast<long long>(adapt.refitEvery));
     for (const auto& p : report.policies) {
         std::printf("\n%s: accuracy %.2f%% (final exit %.2f%%, drop %.2f%%), MACs %.1f%% of the full network, "
-                    "%.1f%% run to the end, %lld of %zu spans over budget\n",
+                    "%.1f%% run to the end, %lld of %zu spans of %lld requests over budget\n",
                     p.name.c_str(), 100 * p.total.accuracy, 100 * p.total.finalAccuracy, 100 * p.total.drop,
                     100 * p.total.macsFraction, 100 * p.total.ranToEndShare, static_cast<long long>(p.spansOverBudget),
-                    p.spans.size());
-        std::printf("  %-9s %-4s %8s %8s %8s %9s %7s %9s\n", "requests", "sev", "acc %", "final %", "drop %", "mean exit",
+                    p.spans.size(), static_cast<long long>(options.spanRequests));
+        std::printf("  %-9s %-4s %8s %8s %8s %9s %7s %9s\n", "from req", "sev", "acc %", "final %", "drop %", "mean exit",
                     "MACs %", "threshold");
+        for (const auto& s : p.segments)
+            std::printf("  %-9lld %-4d %8.2f %8.2f %8.2f %9.2f %7.1f %9.2f%s\n", static_cast<long long>(s.firstRequest),
+                        s.severity, 100 * s.accuracy, 100 * s.finalAccuracy, 100 * s.drop, s.meanExit,
+                        100 * s.macsFraction, s.threshold, s.drop > adapt.maxDrop + 1e-12 ? "  over" : "");
+        if (!args.has("spans")) continue;
+        std::printf("  every %lld requests:\n", static_cast<long long>(options.spanRequests));
         for (const auto& s : p.spans)
             std::printf("  %-9lld %-4d %8.2f %8.2f %8.2f %9.2f %7.1f %9.2f%s\n", static_cast<long long>(s.firstRequest),
                         s.severity, 100 * s.accuracy, 100 * s.finalAccuracy, 100 * s.drop, s.meanExit,

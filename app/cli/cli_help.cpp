@@ -234,6 +234,7 @@ std::vector<CommandHelp> makeCommands() {
                   opt("adapt", "share=S,max-drop=D[,window=W][,refit=R]", "share=0.05,max-drop=0.01,window=200,refit=20",
                       "--drift: requests run to the end, accuracy-drop budget, their window and re-fit interval"),
                   opt("span", "N", "500", "--drift: requests per reported span"),
+                  flag("spans", "--drift: also print every span (the JSON always has them)"),
                   flag("json", "print JSON"), opt("csv", "FILE", "", "per-request log as CSV")}});
     c.push_back({"elastic", "", "EINet plans under an unpredictable forced exit",
                  "Trains the CS-Predictor on the validation trace and compares online hybrid plans with static,\n"

@@ -222,8 +222,10 @@ DriftReport simulateDrift(const core::Trace& cleanVal, const std::map<int, const
         std::bernoulli_distribution draw(adapt.share);
         for (auto& s : sampled) s = draw(coin);
     }
-    const int64_t oracleWindow = std::max<int64_t>(1, static_cast<int64_t>(std::llround(static_cast<double>(adapt.window) / adapt.share)));
-    const int64_t oracleEvery = std::max<int64_t>(1, static_cast<int64_t>(std::llround(static_cast<double>(adapt.refitEvery) / adapt.share)));
+    // The oracle knows the labels of the data it serves: at each severity, the threshold fitted on
+    // that severity's whole labelled trace (the requests are drawn from it).
+    std::map<int, float> oracleThreshold;
+    for (const auto& [sev, t] : slot) oracleThreshold[sev] = fitThreshold(scores[static_cast<std::size_t>(t)], grid, adapt.maxDrop);
 
     for (const std::string name : {"fixed", "adaptive", "oracle"}) {
         DriftPolicyReport pr;
@@ -231,8 +233,9 @@ DriftReport simulateDrift(const core::Trace& cleanVal, const std::map<int, const
         float threshold = report.fittedOnClean;
         std::deque<std::pair<int, int64_t>> window;
         int64_t sinceRefit = 0;
-        SpanAccumulator span, total;
-        span.severity = severityAt.front();
+        SpanAccumulator span, total, segment;
+        span.severity = segment.severity = severityAt.front();
+        std::size_t segmentStep = 0;
         for (std::size_t r = 0; r < stream.size(); ++r) {
             const auto [t, n] = stream[r];
             const core::ConfidenceScores& sc = scores[static_cast<std::size_t>(t)];
@@ -241,6 +244,7 @@ DriftReport simulateDrift(const core::Trace& cleanVal, const std::map<int, const
             q.severity = severityAt[r];
             q.sample = n;
             q.policy = name;
+            if (name == "oracle") threshold = oracleThreshold.at(q.severity);
             q.threshold = threshold;
             const auto row = static_cast<std::size_t>(n * K);
             q.finalCorrect = sc.correct[row + static_cast<std::size_t>(K - 1)] != 0;
@@ -258,7 +262,15 @@ DriftReport simulateDrift(const core::Trace& cleanVal, const std::map<int, const
                 span.first = static_cast<int64_t>(r);
                 span.severity = q.severity;
             }
+            if (segmentStep + 1 < schedule.size() && schedule[segmentStep + 1].fromRequest == static_cast<int64_t>(r)) {
+                pr.segments.push_back(segment.span(fullMacs));
+                segment = SpanAccumulator();
+                segment.first = static_cast<int64_t>(r);
+                segment.severity = q.severity;
+                ++segmentStep;
+            }
             span.add(q);
+            segment.add(q);
             total.add(q);
             if (options.keepRequests) report.requests.push_back(q);
             // Re-fitting after the request is answered: what it taught applies to the next ones.
@@ -270,17 +282,10 @@ DriftReport simulateDrift(const core::Trace& cleanVal, const std::map<int, const
                     const std::vector<std::pair<int, int64_t>> rows(window.begin(), window.end());
                     threshold = fitThreshold(gatherScores(tables, rows, true), grid, adapt.maxDrop);
                 }
-            } else if (name == "oracle") {
-                window.emplace_back(t, n);
-                if (static_cast<int64_t>(window.size()) > oracleWindow) window.pop_front();
-                if (++sinceRefit >= oracleEvery) {
-                    sinceRefit = 0;
-                    const std::vector<std::pair<int, int64_t>> rows(window.begin(), window.end());
-                    threshold = fitThreshold(gatherScores(tables, rows, false), grid, adapt.maxDrop);
-                }
             }
         }
         pr.spans.push_back(span.span(fullMacs));
+        pr.segments.push_back(segment.span(fullMacs));
         pr.total = total.span(fullMacs);
         pr.total.severity = -1;
         for (const auto& s : pr.spans) pr.spansOverBudget += s.drop > adapt.maxDrop + 1e-12;

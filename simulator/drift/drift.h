@@ -82,7 +82,8 @@ struct DriftSpan {
 
 struct DriftPolicyReport {
     std::string name;
-    std::vector<DriftSpan> spans;
+    std::vector<DriftSpan> spans;     ///< every `spanRequests` requests
+    std::vector<DriftSpan> segments;  ///< one per schedule step (one severity each)
     DriftSpan total;
     int64_t spansOverBudget = 0;  ///< spans whose drop exceeds the budget
 };
@@ -103,9 +104,10 @@ struct DriftOptions {
 
 /// Runs the stream through the three policies: thresholds fitted once on the
 /// clean validation trace ("fixed"), re-fitted online from the final exit's
-/// answers on a share of the requests ("adaptive"), and re-fitted on the
-/// true labels of the latest requests ("oracle"; the same time span as the
-/// adaptive window, no request run to the end). `bySeverity[s]` is the test
+/// answers on a share of the requests ("adaptive"), and fitted on the true
+/// labels of the very data served ("oracle": at each severity the threshold
+/// fitted on that severity's whole labelled trace, which the requests are
+/// drawn from; no request run to the end). `bySeverity[s]` is the test
 /// trace at severity s (0: clean); every one the schedule names must be
 /// there, all of the same weights and exits. Exits come from the one
 /// decision code (core::evaluate on max-softmax scores).
