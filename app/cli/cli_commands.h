@@ -25,6 +25,8 @@ class CliArgs;
 int runDriftSimulation(const CliArgs& args);
 int runSplitRun(const std::vector<std::string>& args);
 int runInspect(const std::vector<std::string>& args);
+/// `explain`: Grad-CAM overlays of the exits an image reached (app/cli/cli_explain.cpp).
+int runExplain(const std::vector<std::string>& args);
 /// The server half of split-run, started by split-run itself.
 int runSplitServe(const std::vector<std::string>& args);
 int runElastic(const std::vector<std::string>& args);

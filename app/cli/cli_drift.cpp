@@ -57,7 +57,8 @@ int runDriftSimulation(const CliArgs& args) {
     std::stringstream shifted(args.get("shifted"));
     for (std::string p; std::getline(shifted, p, ',');)
         if (!p.empty()) paths.push_back(p);
-    for (const auto& p : paths) {
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        const std::string& p = paths[i];
         traces.push_back(std::make_unique<core::Trace>(core::readTrace(p)));
         const core::Trace& t = *traces.back();
         if (metadataOf(t, "weights_hash") != metadataOf(val, "weights_hash"))
@@ -71,7 +72,7 @@ int runDriftSimulation(const CliArgs& args) {
                 throw core::Error(p + ": a " + name + " trace among " + kind + " ones; a drift follows one corruption");
             kind = name;
             severity = corruption.severity;
-        } else if (p != paths.front()) {
+        } else if (i > 0) {
             throw core::Error(p + ": --shifted takes traces made with profile --corrupt; this one is clean");
         }
         if (bySeverity.count(severity))

@@ -140,6 +140,21 @@ std::vector<CommandHelp> makeCommands() {
                                  opt("device", "cpu|cuda[:N]", "cpu", "where the network runs (the codec runs on the CPU)"),
                                  opt("threads", "N", "1", "LibTorch threads")},
                                 join(modelOptions(), classOptions()))))});
+    c.push_back({"explain", "", "what each exit an image reached looked at (Grad-CAM overlays as PNGs)",
+                 "For image --index of the split, runs the real executor to find where it leaves, then writes\n"
+                 "DIR/exitK.png for every exit it reached (Grad-CAM of that exit's top class on the feature map\n"
+                 "its head reads, in JET colours over the image) and DIR/exits.png with them side by side.",
+                 join({req("weights", "FILE", "checkpoint or TorchScript multi-exit model"),
+                       opt("index", "I", "", "the image's position in the split, from 0 (required)"),
+                       req("out", "DIR", "folder for the PNGs (made when missing)")},
+                      join(dataOptions(),
+                           join({opt("split", "test|val", "test", "which split --index counts in"),
+                                 opt("threshold", "T", "0.9", "max-softmax threshold of every exit (where the image leaves)"),
+                                 opt("config", "TUNED.json", "", "a tuned policy instead of --threshold"),
+                                 flag("all-exits", "every exit, not only those the image reached"),
+                                 opt("scale", "N", "8", "pixels per image pixel in the PNGs"),
+                                 opt("threads", "N", kThreads, "LibTorch threads")},
+                                join(modelOptions(), classOptions()))))});
     c.push_back({"merge", "SHARD...", "join the shards of a profile or split profile into one file",
                  "Checks that the shards (profile --shard I/N or profile-splits --shard I/N) belong together:\n"
                  "the same weights, data set, split, seed, sample count, batch and shard count, every shard\n"

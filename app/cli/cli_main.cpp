@@ -22,7 +22,7 @@ namespace {
 // itself does not link LibTorch (about a second to load), so trace-only
 // commands start at once.
 const char* const kNetworkCommands[] = {"train", "profile", "run", "profile-splits", "split-run", "split-serve",
-                                        "inspect", "info", "export"};
+                                        "inspect", "info", "export", "explain"};
 
 using NetworkMain = int (*)(const char* command, int argc, const char* const* argv);
 

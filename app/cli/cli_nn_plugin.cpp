@@ -22,6 +22,7 @@ extern "C" __attribute__((visibility("default"))) int exitscope_cli_nn_main(cons
         if (cmd == "split-run") return app::runSplitRun(args);
         if (cmd == "split-serve") return app::runSplitServe(args);
         if (cmd == "inspect") return app::runInspect(args);
+        if (cmd == "explain") return app::runExplain(args);
         return 2;
     });
 }
