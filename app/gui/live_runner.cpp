@@ -3,6 +3,7 @@
 #include "app/gui/network_backend.h"
 #include "core/common/error.h"
 #include "core/data/image_folder.h"
+#include "core/explain/overlay.h"
 #include "core/policy/decision.h"
 #include "core/trace/trace.h"
 #include "widgets/common/job_runner.h"
@@ -59,7 +60,8 @@ widgets::SamplePath toSamplePath(const LiveResult& s, const core::PolicyConfig& 
 } // namespace
 
 LiveRunner::LiveRunner(QObject* parent)
-    : QObject(parent), m_live(new widgets::JobRunner(this)), m_background(new widgets::JobRunner(this)) {
+    : QObject(parent), m_live(new widgets::JobRunner(this)), m_background(new widgets::JobRunner(this)),
+      m_explain(new widgets::JobRunner(this)) {
     qRegisterMetaType<widgets::SamplePath>();
     connect(m_live, &widgets::JobRunner::finished, this,
             [this](const QVariant& result) { emit pathReady(result.value<widgets::SamplePath>()); });
@@ -67,6 +69,41 @@ LiveRunner::LiveRunner(QObject* parent)
     connect(m_background, &widgets::JobRunner::finished, this,
             [this](const QVariant& result) { emit jobFinished(m_runningKind, result.toString()); });
     connect(m_background, &widgets::JobRunner::failed, this, &LiveRunner::jobFailed);
+    connect(m_explain, &widgets::JobRunner::finished, this, [this](const QVariant& result) {
+        const QVariantList parts = result.toList();
+        QList<QImage> overlays;
+        for (const QVariant& v : parts.value(1).toList()) overlays << v.value<QImage>();
+        emit attentionReady(parts.value(0).toInt(), overlays, parts.value(2).toStringList());
+    });
+    connect(m_explain, &widgets::JobRunner::failed, this, &LiveRunner::liveFailed);
+}
+
+quint64 LiveRunner::explainImage(std::shared_ptr<const core::ImageSet> images, int64_t index, int64_t lastExit,
+                                 const QStringList& classNames, int row) {
+    const std::string weights = m_checkpoint.toStdString();
+    return m_explain->start(
+        [=](const core::ProgressFn& progress, const core::CancelFlag& cancel) -> QVariant {
+            if (weights.empty()) throw core::Error("no model weights are loaded; open a checkpoint first");
+            if (!images) throw core::Error("the data set's images are not loaded");
+            progress({0.1, "loading " + weights});
+            const auto maps = networkBackend().explainImage(weights, *images, index, lastExit);
+            core::throwIfCancelled(&cancel);
+            const uint8_t* pixels = images->image(static_cast<std::size_t>(index));
+            QVariantList overlays;
+            QStringList captions;
+            for (const auto& a : maps) {
+                const auto rgb = core::attentionOverlay(pixels, images->channels, images->height, images->width, a.map, 8);
+                QImage img(rgb.rgb.data(), static_cast<int>(rgb.width), static_cast<int>(rgb.height),
+                           static_cast<int>(rgb.width * 3), QImage::Format_RGB888);
+                overlays << QVariant::fromValue(img.copy());
+                captions << QStringLiteral("exit %1: %2 (%3)")
+                                .arg(a.exit)
+                                .arg(classNames.value(static_cast<int>(a.prediction), QStringLiteral("class %1").arg(a.prediction)))
+                                .arg(a.confidence, 0, 'f', 2);
+            }
+            return QVariantList{row, overlays, captions};
+        },
+        QStringLiteral("Grad-CAM of the exits of image %1").arg(index));
 }
 
 LiveRunner::~LiveRunner() = default;

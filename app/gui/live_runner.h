@@ -28,7 +28,10 @@
 #include "core/train/trainer.h"
 #include "widgets/network/network_view.h"
 
+#include <QImage>
+#include <QList>
 #include <QObject>
+#include <QStringList>
 #include <QString>
 
 #include <memory>
@@ -86,7 +89,15 @@ public:
     /// `splitAfter` >= 0). 0 when a job already runs.
     quint64 exportDeployable(const QString& configPath, const QString& outPath, int64_t splitAfter);
 
+    /// What each exit saw: Grad-CAM overlays (core/explain/overlay.h) of
+    /// exits 0..lastExit for image `index` of `images`, captioned with each
+    /// exit's class (`classNames`) and confidence; emits attentionReady with
+    /// `row`. The newest request replaces one still running.
+    quint64 explainImage(std::shared_ptr<const core::ImageSet> images, int64_t index, int64_t lastExit,
+                         const QStringList& classNames, int row);
+
     widgets::JobRunner* liveRunner() const { return m_live; }
+    widgets::JobRunner* explainRunner() const { return m_explain; }
     widgets::JobRunner* backgroundRunner() const { return m_background; }
 
 signals:
@@ -97,6 +108,8 @@ signals:
     /// A profile, train or export job finished; `outputPath` is the trace or
     /// checkpoint written, or for an export its files joined by ", ".
     void jobFinished(exitscope::app::LiveRunner::JobKind kind, const QString& outputPath);
+    /// Grad-CAM overlays for the sample at `row` (explainImage).
+    void attentionReady(int row, const QList<QImage>& overlays, const QStringList& captions);
     /// A profile or train job failed, or could not start; cancellation is JobRunner::cancelled.
     void jobFailed(const QString& error);
 
@@ -108,6 +121,7 @@ private:
 
     widgets::JobRunner* m_live;
     widgets::JobRunner* m_background;
+    widgets::JobRunner* m_explain;
     QString m_checkpoint;
     std::vector<float> m_exitMs;
     JobKind m_runningKind = JobKind::Profile;

@@ -70,6 +70,8 @@ public:
     QMenu* exportMenu() const { return m_exportMenu; }
     /// The images of the loaded data set, for panels that show images.
     widgets::DatasetImages* images() const { return m_images; }
+    /// The image inspector, for panels that show results of their own in it.
+    widgets::ImageInspector* inspector() const { return m_inspector; }
     /// Puts `panel` into a new dock titled `title` in `area` (tabbed with a
     /// dock already there), adds it to the View menu and returns the dock.
     QDockWidget* addPanelDock(QWidget* panel, const QString& title, Qt::DockWidgetArea area,

@@ -8,6 +8,7 @@
 
 #include "core/common/progress.h"
 #include "core/data/dataset.h"
+#include "core/explain/gradcam.h"
 #include "core/model/model_info.h"
 #include "core/policy/policy.h"
 #include "core/profile/profiler.h"
@@ -49,6 +50,10 @@ public:
     virtual void train(const core::ModelSpec& spec, const std::string& dataset, const core::TrainOptions& options,
                        const std::string& out, const core::ProgressFn& progress, const core::CancelFlag& cancel) = 0;
     virtual std::vector<std::string> zooModelNames() = 0;
+    /// Grad-CAM of exits 0..lastExit for image `index` of `images`
+    /// (core/explain/gradcam.h), on a copy of the network of its own.
+    virtual std::vector<core::ExitAttention> explainImage(const std::string& weights, const core::ImageSet& images,
+                                                          int64_t index, int64_t lastExit) = 0;
     /// Writes a deployable TorchScript file of `weights` with the tuned
     /// config at `configPath` inside (core/export/deploy.h), and its device
     /// and server halves when `splitAfter` >= 0. Loads its own copy of the

@@ -10,6 +10,7 @@
 #include "widgets/elastic/elastic_panel.h"
 #include "widgets/split/event_timeline.h"
 #include "widgets/explorer/explorer.h"
+#include "widgets/explorer/image_inspector.h"
 #include "widgets/common/job_runner.h"
 #include "widgets/network/network_view.h"
 #include "widgets/split/split_panel.h"
@@ -143,6 +144,11 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
         m_window.reportDone(QStringLiteral("Live: %1 left at exit %2").arg(path.title).arg(path.exitTaken));
     });
     connect(m_live, &LiveRunner::liveFailed, &window, &MainWindow::reportError);
+    connect(m_live, &LiveRunner::attentionReady, this, [this](int row, const QList<QImage>& overlays, const QStringList& captions) {
+        m_window.inspector()->setAttention(row, overlays, captions);
+        m_window.reportDone(QStringLiteral("Grad-CAM: %1 exit(s) of test sample %2").arg(overlays.size()).arg(row));
+    });
+    connect(window.inspector(), &widgets::ImageInspector::explainRequested, this, &AnalysisPanels::explainSelected);
     connect(m_live, &LiveRunner::jobFailed, &window, &MainWindow::reportError);
     connect(m_live, &LiveRunner::jobFinished, this, [this](LiveRunner::JobKind kind, const QString& out) {
         if (kind == LiveRunner::JobKind::Profile) {
@@ -170,6 +176,7 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
 void AnalysisPanels::createRunMenu() {
     QMenu* run = m_window.menuBar()->addMenu(QStringLiteral("&Run"));
     run->addAction(QStringLiteral("Run the Selected Image &Live"), this, &AnalysisPanels::runSelectedLive);
+    run->addAction(QStringLiteral("&Explain the Selected Image (Grad-CAM)"), this, &AnalysisPanels::explainSelected);
     run->addAction(QStringLiteral("Run an &Image File Live..."), this, [this] {
         const QString file = QFileDialog::getOpenFileName(&m_window, QStringLiteral("Run an image through the network"),
                                                           m_window.lastDirectory(),
@@ -252,6 +259,25 @@ void AnalysisPanels::runSelectedLive() {
     m_livePolicy = core::policyToJson(*policy).dump();
     m_live->runImage(images, trace->sampleIndex[static_cast<std::size_t>(row)], *policy,
                      QStringLiteral("test sample %1").arg(row));
+}
+
+quint64 AnalysisPanels::explainSelected() {
+    const widgets::Explorer* explorer = m_window.explorer();
+    const core::Trace* trace = explorer->testTrace();
+    const core::Decider* decider = explorer->decider();
+    const int row = explorer->selectedSample();
+    const auto images = m_window.images()->imageSet();
+    if (!trace || !decider || row < 0 || row >= explorer->numSamples()) {
+        m_window.reportError(QStringLiteral("select an image first (click one in the gallery)"));
+        return 0;
+    }
+    if (!images) {
+        m_window.reportError(QStringLiteral("the data set's images are not loaded: %1").arg(m_window.images()->message()));
+        return 0;
+    }
+    // Every exit the image reached under the current policy, as the inspector shows it.
+    const int64_t taken = decider->outcome().exitTaken.at(static_cast<std::size_t>(row));
+    return m_live->explainImage(images, trace->sampleIndex[static_cast<std::size_t>(row)], taken, explorer->classNames(), row);
 }
 
 bool AnalysisPanels::checkDeployable() {

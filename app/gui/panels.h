@@ -50,6 +50,9 @@ public:
     /// reported, when no trace, weights or deployable policy is there or a
     /// job already runs.
     quint64 exportDeployableModel(const QString& outPath, int64_t splitAfter);
+    /// Grad-CAM of every exit the selected sample reached, shown in the
+    /// image inspector when the background job ends; 0 when nothing is selected.
+    quint64 explainSelected();
 
 private:
     void onTracesChanged();

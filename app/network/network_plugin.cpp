@@ -2,6 +2,7 @@
 // that links LibTorch, loaded on demand by app/gui/network_backend.cpp.
 #include "core/config/tuned_config.h"
 #include "core/executor/executor.h"
+#include "core/explain/gradcam.h"
 #include "core/export/deploy.h"
 #include "core/model/checkpoint.h"
 #include "core/model/model_loader.h"
@@ -95,6 +96,13 @@ public:
     }
 
     std::vector<std::string> zooModelNames() override { return core::zooModelNames(); }
+
+    std::vector<core::ExitAttention> explainImage(const std::string& weights, const core::ImageSet& images, int64_t index,
+                                                  int64_t lastExit) override {
+        // Its own copy: gradients need the network out of the live runs' InferenceMode.
+        auto model = core::loadModel(weights);
+        return core::gradCam(*model, images, index, lastExit);
+    }
 
     std::vector<std::string> exportDeployable(const std::string& weights, const std::string& configPath, const std::string& out,
                           int64_t splitAfter, const core::ProgressFn& progress, const core::CancelFlag& cancel) override {

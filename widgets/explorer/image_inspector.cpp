@@ -7,6 +7,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QLayoutItem>
 #include <QPushButton>
 #include <QTableWidget>
 #include <QVBoxLayout>
@@ -118,12 +119,31 @@ ImageInspector::ImageInspector(Explorer* explorer, DatasetImages* images, QWidge
     walkLayout->addLayout(buttons);
     m_walk->hide();
 
+    // What each exit saw: a button, then one overlay per exit reached.
+    m_attentionBox = new QWidget;
+    auto* attentionLayout = new QVBoxLayout(m_attentionBox);
+    attentionLayout->setContentsMargins(0, 0, 0, 0);
+    auto* explainLine = new QHBoxLayout;
+    auto* explain = new QPushButton(QStringLiteral("What each exit saw (Grad-CAM)"));
+    explain->setToolTip(QStringLiteral("Runs the selected image through the real network and shows, for every exit it "
+                                       "reached, where that exit looked (red: most)"));
+    m_attentionNote = new QLabel;
+    m_attentionNote->setWordWrap(true);
+    explainLine->addWidget(explain);
+    explainLine->addWidget(m_attentionNote, 1);
+    attentionLayout->addLayout(explainLine);
+    m_attentionRow = new QHBoxLayout;
+    m_attentionRow->setContentsMargins(0, 0, 0, 0);
+    attentionLayout->addLayout(m_attentionRow);
+    connect(explain, &QPushButton::clicked, this, &ImageInspector::explainRequested);
+
     auto* top = new QHBoxLayout;
     top->addWidget(m_picture);
     top->addWidget(m_header, 1);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(top);
+    layout->addWidget(m_attentionBox);
     layout->addWidget(m_walk);
     layout->addWidget(m_plot, 1);
     layout->addWidget(m_table, 1);
@@ -133,10 +153,14 @@ ImageInspector::ImageInspector(Explorer* explorer, DatasetImages* images, QWidge
     connect(explorer, &Explorer::outcomeChanged, this, &ImageInspector::refresh);
     connect(explorer, &Explorer::selectionChanged, this, [this] {
         m_step = 0;
+        clearAttention();
         refresh();
     });
     connect(images, &DatasetImages::changed, this, &ImageInspector::refresh);
-    connect(explorer, &Explorer::liveResultChanged, this, &ImageInspector::refresh);
+    connect(explorer, &Explorer::liveResultChanged, this, [this] {
+        clearAttention();
+        refresh();
+    });
     refresh();
 }
 
@@ -146,7 +170,53 @@ void ImageInspector::setPresentationMode(bool on) {
     m_presenting = on;
     m_step = 0;
     m_walk->setVisible(on);
+    showAttention();
     refresh();
+}
+
+void ImageInspector::setAttention(int row, const QList<QImage>& overlays, const QStringList& captions) {
+    if (row != m_explorer->selectedSample()) return;  // the selection moved on while it ran
+    m_attention = overlays;
+    m_attentionCaptions = captions;
+    showAttention();
+}
+
+void ImageInspector::clearAttention() {
+    m_attention.clear();
+    m_attentionCaptions.clear();
+    showAttention();
+}
+
+void ImageInspector::showAttention() {
+    while (QLayoutItem* item = m_attentionRow->takeAt(0)) {
+        delete item->widget();
+        delete item;
+    }
+    m_attentionNote->setText(m_attention.isEmpty() ? QString()
+                                                   : QStringLiteral("Where each exit looked for its answer (red: most)."));
+    // Larger in presentation mode, for the back of the room.
+    const int side = m_presenting ? 200 : 104;
+    for (int i = 0; i < m_attention.size(); ++i) {
+        auto* tile = new QLabel;
+        tile->setAlignment(Qt::AlignHCenter | Qt::AlignTop);
+        tile->setTextFormat(Qt::PlainText);
+        auto* picture = new QLabel;
+        picture->setPixmap(QPixmap::fromImage(m_attention[i].scaled(side, side, Qt::KeepAspectRatio, Qt::SmoothTransformation)));
+        auto* column = new QVBoxLayout;
+        column->addWidget(picture, 0, Qt::AlignHCenter);
+        tile->setText(m_attentionCaptions.value(i));
+        tile->setWordWrap(true);
+        if (m_presenting) {
+            QFont f = tile->font();
+            f.setPointSizeF(f.pointSizeF() * 1.4);
+            tile->setFont(f);
+        }
+        column->addWidget(tile);
+        auto* holder = new QWidget;
+        holder->setLayout(column);
+        m_attentionRow->addWidget(holder);
+    }
+    m_attentionRow->addStretch(1);
 }
 
 void ImageInspector::nextStep() {

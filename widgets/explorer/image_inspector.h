@@ -1,9 +1,13 @@
 #pragma once
 
+#include <QImage>
+#include <QList>
+#include <QStringList>
 #include <QWidget>
 
 class QCPTextElement;
 class QCustomPlot;
+class QHBoxLayout;
 class QLabel;
 class QPushButton;
 class QTableWidget;
@@ -43,7 +47,21 @@ public:
     bool savePlot(const QString& path, QString* error) const;
     QWidget* plotWidget() const;
 
+    /// What each exit saw (Grad-CAM overlays, one per exit reached, with
+    /// their captions) for the selected sample `row`; shown until the
+    /// selection or the live result changes.
+    void setAttention(int row, const QList<QImage>& overlays, const QStringList& captions);
+    /// How many overlays are shown (0 when none is, or they were for another sample).
+    int attentionCount() const { return static_cast<int>(m_attention.size()); }
+
+signals:
+    /// The user asked what each exit of the selected sample saw (the app
+    /// computes it with the real network, off the GUI thread).
+    void explainRequested();
+
 private:
+    void clearAttention();
+    void showAttention();
     void refresh();
     /// Shows the explorer's live result (an image run through the real network).
     void refreshLive();
@@ -63,6 +81,11 @@ private:
     QPushButton* m_next;
     bool m_presenting = false;
     int m_step = 0;
+    QWidget* m_attentionBox;
+    QLabel* m_attentionNote;
+    QHBoxLayout* m_attentionRow;
+    QList<QImage> m_attention;
+    QStringList m_attentionCaptions;
 };
 
 } // namespace exitscope::widgets

@@ -12,6 +12,8 @@
 #include "tests/widgets/explorer_fixture.h"
 #include "widgets/elastic/elastic_panel.h"
 #include "widgets/explorer/explorer.h"
+#include "widgets/explorer/image_inspector.h"
+#include "widgets/gallery/dataset_images.h"
 #include "widgets/common/job_runner.h"
 #include "widgets/network/network_view.h"
 
@@ -253,4 +255,38 @@ TEST(AnalysisPanels, ExportDeployableModelWritesTheFileAndItsHalvesInTheBackgrou
                                 " --server " + dir.filePath(QStringLiteral("vgg-ee-server.pt")).toStdString();
         EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
     }
+}
+
+TEST(AnalysisPanels, ExplainShowsAGradCamOverlayForEveryExitTheSelectedImageReached) {
+    const auto trace = exitscope::core::readTrace((kAssets + QStringLiteral("msdnet-fashion-mnist-test.safetensors")).toStdString());
+    MainWindow w;
+    w.setErrorPopups(false);
+    auto* panels = new AnalysisPanels(w);
+    // Nothing selected yet: a clear refusal, no job.
+    EXPECT_EQ(panels->explainSelected(), 0u);
+    ASSERT_TRUE(w.openWeights(kAssets + QStringLiteral("msdnet-fashion-mnist.pt"))) << w.lastError().toStdString();
+    ASSERT_TRUE(w.openTrace(kAssets + QStringLiteral("msdnet-fashion-mnist-test.safetensors")));
+    ASSERT_TRUE(QTest::qWaitFor([&] { return w.images()->imageSet() != nullptr; }, 60000)) << w.images()->message().toStdString();
+    const auto policy = w.explorer()->policyConfig();
+    ASSERT_TRUE(policy.has_value());
+    const auto expected = exitscope::core::applyPolicy(trace, *policy);
+    // An image that leaves at exit 2: three overlays, one per exit reached.
+    int row = -1;
+    for (std::size_t n = 0; n < expected.exitTaken.size() && row < 0; ++n)
+        if (expected.exitTaken[n] == 2) row = static_cast<int>(n);
+    ASSERT_GE(row, 0);
+    w.explorer()->selectSample(row);
+    QSignalSpy ready(panels->liveRunner(), &exitscope::app::LiveRunner::attentionReady);
+    ASSERT_NE(panels->explainSelected(), 0u);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return ready.count() == 1; }, 60000)) << w.lastError().toStdString();
+    EXPECT_EQ(ready.at(0).at(0).toInt(), row);
+    EXPECT_EQ(w.inspector()->attentionCount(), 3);
+    const auto overlays = ready.at(0).at(1).value<QList<QImage>>();
+    ASSERT_EQ(overlays.size(), 3);
+    EXPECT_EQ(overlays[0].size(), QSize(224, 224));
+    const auto captions = ready.at(0).at(2).toStringList();
+    EXPECT_TRUE(captions[2].startsWith(QStringLiteral("exit 2: "))) << captions[2].toStdString();
+    // Another selection clears them: they were of the image before.
+    w.explorer()->selectSample(row == 0 ? 1 : 0);
+    EXPECT_EQ(w.inspector()->attentionCount(), 0);
 }
