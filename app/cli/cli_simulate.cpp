@@ -69,6 +69,12 @@ int runSimulate(const std::vector<std::string>& argv) {
     if (args.has("drift")) return runDriftSimulation(args);
     for (const char* drift : {"adapt", "shifted", "val-trace", "span"})
         if (args.has(drift)) throw core::Error(std::string("simulate: --") + drift + " belongs to --drift");
+    // Required without --drift; named as CliArgs names a missing required option.
+    for (const auto& [name, value] : {std::pair<const char*, const char*>{"device", "PRESET|FILE"}, {"server", "PRESET|FILE"},
+                                      {"goal", "latency:ACC|accuracy:P95MS|throughput|cost:P95MS,ACC"}})
+        if (!args.has(name))
+            throw core::Error(std::string("option --") + name + " " + value +
+                              " is required (exitscope-cli simulate --help lists the options)");
     const auto trace = core::readTrace(args.require("trace"));
     const auto device = simulator::loadPlatformSpec(args.require("device"));
     const auto server = simulator::loadPlatformSpec(args.require("server"));

@@ -179,6 +179,8 @@ void MainWindow::requestImagesForTrace() {
     } catch (const std::exception&) {
         // No or an unreadable spec: the default shape, as before such traces named one.
     }
+    // A trace of corrupted images (profile --corrupt) shows them corrupted as the network saw them.
+    m_images->setCorruption(meta("corruption"), meta("corruption_seed").toULongLong(), t->sampleIndex);
     m_images->request(dataset, split, meta("split_seed").toULongLong(), shape);
 }
 

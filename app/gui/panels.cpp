@@ -14,6 +14,7 @@
 #include "widgets/common/job_runner.h"
 #include "widgets/network/network_view.h"
 #include "widgets/split/split_panel.h"
+#include "widgets/shift/shift_panel.h"
 
 #include <QDir>
 #include <QDockWidget>
@@ -76,6 +77,19 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
     QDockWidget* elasticDock = window.addPanelDock(elasticScroll, QStringLiteral("Elastic inference (EINet)"),
                                                    Qt::BottomDockWidgetArea, QStringLiteral("ElasticDock"));
     window.tabifyDockWidget(splitDock, elasticDock);
+    m_shift = new widgets::ShiftPanel(explorer);
+    QDockWidget* shiftDock = window.addPanelDock(m_shift, QStringLiteral("Shifted data"), Qt::BottomDockWidgetArea,
+                                                 QStringLiteral("ShiftDock"));
+    window.tabifyDockWidget(elasticDock, shiftDock);
+    connect(m_shift, &widgets::ShiftPanel::addTracesRequested, this, [this] {
+        const QStringList files = QFileDialog::getOpenFileNames(&m_window, QStringLiteral("Add Corrupted Traces"),
+                                                                m_window.lastDirectory(),
+                                                                QStringLiteral("Traces (*.safetensors)"));
+        for (const QString& f : files)
+            if (!m_shift->addTrace(f)) m_window.reportError(m_shift->errorString());
+    });
+    // The chosen severity becomes the test trace: the gallery then shows its images, corrupted as profiled.
+    connect(m_shift, &widgets::ShiftPanel::showTraceRequested, &window, [this](const QString& path) { m_window.openTrace(path); });
     m_networkDock->raise();
 
     window.addPlotExporter([this](const QString& directory, const QString& suffix, QString* error) {

@@ -15,6 +15,7 @@ class QDockWidget;
 
 namespace exitscope::widgets {
 class ElasticPanel;
+class ShiftPanel;
 class EventTimeline;
 class JobProgressWidget;
 class NetworkView;
@@ -42,6 +43,7 @@ public:
     widgets::SplitPanel* splitPanel() const { return m_split; }
     widgets::EventTimeline* timeline() const { return m_timeline; }
     widgets::ElasticPanel* elasticPanel() const { return m_elastic; }
+    widgets::ShiftPanel* shiftPanel() const { return m_shift; }
     LiveRunner* liveRunner() const { return m_live; }
     /// The current policy and weights as one TorchScript file that really
     /// exits at `outPath`, and its device and server halves when
@@ -72,6 +74,7 @@ private:
     widgets::SplitPanel* m_split;
     widgets::EventTimeline* m_timeline;
     widgets::ElasticPanel* m_elastic;
+    widgets::ShiftPanel* m_shift = nullptr;
     LiveRunner* m_live;
     widgets::JobProgressWidget* m_progress;
     QDockWidget* m_networkDock = nullptr;

@@ -1,5 +1,8 @@
 #include "widgets/gallery/dataset_images.h"
 
+#include "core/common/error.h"
+#include "core/data/corruption.h"
+
 #include "core/data/registry.h"
 #include "widgets/common/job_runner.h"
 #include "widgets/common/vector_state.h"
@@ -49,6 +52,7 @@ void DatasetImages::request(const QString& nameOrPath, core::SplitKind split, qu
     if (key == m_requested) {
         if (m_data) {
             validate();
+            applyCorruption();
             emit changed();
             return;
         }
@@ -61,6 +65,7 @@ void DatasetImages::request(const QString& nameOrPath, core::SplitKind split, qu
     m_message = QStringLiteral("Loading the images of %1...").arg(nameOrPath);
     m_direct.reset();
     m_data.reset();
+    m_corrupted.reset();
     emit changed();
 
     const std::string name = nameOrPath.toStdString();
@@ -92,6 +97,7 @@ void DatasetImages::finish(std::shared_ptr<core::Dataset> data, const QString& e
     m_data = std::move(data);
     m_source = QString::fromStdString(m_data->name);
     validate();
+    applyCorruption();
     emit changed();
 }
 
@@ -128,16 +134,42 @@ void DatasetImages::setImages(const core::ImageSet& images, const QString& sourc
     emit changed();
 }
 
+void DatasetImages::setCorruption(const QString& corruption, quint64 seed, std::vector<int64_t> indices) {
+    if (corruption == m_corruption && seed == m_corruptionSeed && indices == m_corruptIndices) return;
+    m_corruption = corruption;
+    m_corruptionSeed = seed;
+    m_corruptIndices = std::move(indices);
+    applyCorruption();
+    emit changed();
+}
+
+void DatasetImages::applyCorruption() {
+    m_corrupted.reset();
+    m_thumbnails.clear();
+    if (m_corruption.isEmpty() || m_state != State::Ready || m_direct || !m_data) return;
+    try {
+        const auto c = core::parseCorruption(m_corruption.toStdString(), m_corruptionSeed);
+        auto copy = std::make_shared<core::ImageSet>(m_data->imagesOf(m_split));
+        // About 10 us an image: a test split of 10,000 takes a tenth of a second.
+        core::corruptImages(*copy, m_corruptIndices, c);
+        m_corrupted = std::move(copy);
+        m_message += QStringLiteral(", corrupted as the trace was (%1)").arg(m_corruption);
+    } catch (const core::Error& e) {
+        m_message = QStringLiteral("The trace's corruption cannot be shown: %1").arg(QString::fromStdString(e.what()));
+    }
+}
+
 std::shared_ptr<const core::ImageSet> DatasetImages::imageSet() const {
     if (m_state != State::Ready) return nullptr;
     if (m_direct) return m_direct;
+    if (m_corrupted) return m_corrupted;
     if (!m_data) return nullptr;
     return std::shared_ptr<const core::ImageSet>(m_data, &m_data->imagesOf(m_split));
 }
 
 QImage DatasetImages::image(int64_t index) const {
     if (m_state != State::Ready) return {};
-    const core::ImageSet* images = imagesIn(m_data.get(), m_direct.get(), m_split);
+    const core::ImageSet* images = m_corrupted && !m_direct ? m_corrupted.get() : imagesIn(m_data.get(), m_direct.get(), m_split);
     if (!images || index < 0 || index >= static_cast<int64_t>(images->size())) return {};
     const int w = static_cast<int>(images->width), h = static_cast<int>(images->height);
     const uint8_t* pixels = images->image(static_cast<std::size_t>(index));

@@ -53,6 +53,15 @@ public:
     QImage image(int64_t index) const;
     /// The loaded images of the split (shared, not copied); null unless Ready.
     std::shared_ptr<const core::ImageSet> imageSet() const;
+    /// Shows the images as a trace of corrupted data saw them (profile
+    /// --corrupt; the trace's metadata `corruption` and `corruption_seed`):
+    /// images `indices` of the split corrupted alike, each seeded by its own
+    /// index. An empty `corruption` shows the clean images. Error text in
+    /// message() when `corruption` cannot be parsed.
+    void setCorruption(const QString& corruption, quint64 seed, std::vector<int64_t> indices);
+    /// "gaussian-noise:3" while corrupted images are shown, else empty.
+    QString corruption() const { return m_corruption; }
+
     /// A cached square thumbnail of `side` pixels, or a grey placeholder.
     QPixmap thumbnail(int64_t index, int side) const;
 
@@ -73,6 +82,12 @@ private:
     QString m_source;
     QString m_requested;
     std::vector<std::pair<int64_t, int64_t>> m_expected;
+    /// Applies the corruption asked for to a copy of the split (m_corrupted).
+    void applyCorruption();
+    QString m_corruption;
+    quint64 m_corruptionSeed = 0;
+    std::vector<int64_t> m_corruptIndices;
+    std::shared_ptr<core::ImageSet> m_corrupted;
     JobRunner* m_runner;  // loads off the GUI thread; the newest request wins
     mutable QCache<qint64, QPixmap> m_thumbnails;
 };
