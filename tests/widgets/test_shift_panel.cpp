@@ -2,10 +2,13 @@
 // corrupted images, against answers worked out from the fixture by hand.
 #include "core/trace/trace.h"
 #include "tests/widgets/explorer_fixture.h"
+#include "widgets/common/job_runner.h"
 #include "widgets/explorer/explorer.h"
 #include "widgets/shift/shift_panel.h"
 
 #include <QFile>
+#include <QSignalSpy>
+#include <QTest>
 #include <QTemporaryDir>
 #include <gtest/gtest.h>
 
@@ -86,4 +89,25 @@ TEST(ShiftPanel, RefusesTracesThatDoNotBelongWithANamedReason) {
     EXPECT_EQ(panel.severities(), (std::vector<int>{2}));
     panel.clear();
     EXPECT_TRUE(panel.severities().empty());
+}
+
+TEST(ShiftPanel, SimulatesTheDriftOffTheGuiThreadAndRefusesBadInput) {
+    Explorer e;
+    e.setTraces(std::make_shared<exitscope::core::Trace>(exitscope::test::explorerTrace("val")),
+                std::make_shared<exitscope::core::Trace>(exitscope::test::explorerTrace("test")));
+    ShiftPanel panel(&e);
+    QTemporaryDir dir;
+    const QString clean = dir.filePath(QStringLiteral("clean.safetensors"));
+    exitscope::core::writeTrace(exitscope::test::explorerTrace("test"), clean.toStdString());
+    ASSERT_TRUE(panel.addTrace(clean));
+    ASSERT_TRUE(panel.addTrace(corruptedCopy(dir, "blur:2", true)));
+    EXPECT_EQ(panel.simulateDrift(QStringLiteral("0:0,200:3"), QStringLiteral("share=0.1"), 1000), 0u);
+    EXPECT_TRUE(panel.errorString().contains(QStringLiteral("severity 3"))) << panel.errorString().toStdString();
+    EXPECT_EQ(panel.simulateDrift(QStringLiteral("0:0,200:2"), QStringLiteral("share=2"), 1000), 0u);
+    EXPECT_TRUE(panel.errorString().contains(QStringLiteral("share"))) << panel.errorString().toStdString();
+    QSignalSpy done(panel.driftRunner(), &exitscope::widgets::JobRunner::finished);
+    ASSERT_NE(panel.simulateDrift(QStringLiteral("0:0,200:2"), QStringLiteral("share=0.1,max-drop=0.01"), 1000), 0u);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return done.count() == 1; }, 20000));
+    for (const char* policy : {"fixed: drop", "adaptive: drop", "oracle: drop"})
+        EXPECT_TRUE(panel.driftSummary().contains(QString::fromLatin1(policy))) << panel.driftSummary().toStdString();
 }

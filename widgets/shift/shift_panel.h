@@ -3,12 +3,15 @@
 #include <QStringList>
 #include <QWidget>
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
 class QComboBox;
 class QCustomPlot;
 class QLabel;
+class QLineEdit;
+class QSpinBox;
 class QTableWidget;
 
 namespace exitscope::core {
@@ -18,6 +21,7 @@ struct Trace;
 namespace exitscope::widgets {
 
 class Explorer;
+class JobRunner;
 
 /// Shifted data: traces of corrupted images of one corruption at several
 /// severities (exitscope-cli profile --corrupt), opened together with the
@@ -46,6 +50,15 @@ public:
     double macsShareAt(int severity) const;
     QString corruption() const { return m_kind; }
 
+    /// Runs the drifting stream (simulator/drift/drift.h) over the clean
+    /// validation trace and the traces shown, off the GUI thread: `schedule`
+    /// "REQ:SEV,...", `adapt` "share=S,max-drop=D[,window=W][,refit=R]".
+    /// Returns the job id; 0 with errorString() set when the input is bad.
+    quint64 simulateDrift(const QString& schedule, const QString& adapt, int64_t requests);
+    /// The last drift result's text (per policy: drop, MACs, share run to the end); empty before one.
+    QString driftSummary() const;
+    JobRunner* driftRunner() const { return m_runner; }
+
 signals:
     /// The user asked to see the trace at `path` in the gallery and the other views.
     void showTraceRequested(const QString& path);
@@ -55,6 +68,7 @@ signals:
 private:
     struct Entry;
     void refresh();
+    void showDrift(const QVariant& result);
 
     Explorer* m_explorer;
     std::vector<std::unique_ptr<Entry>> m_entries;  // ascending severity
@@ -64,6 +78,12 @@ private:
     QCustomPlot* m_plot;
     QTableWidget* m_table;
     QComboBox* m_show;
+    QLineEdit* m_schedule;
+    QLineEdit* m_adapt;
+    QSpinBox* m_requests;
+    QCustomPlot* m_driftPlot;
+    QLabel* m_driftNote;
+    JobRunner* m_runner;
 };
 
 } // namespace exitscope::widgets
