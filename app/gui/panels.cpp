@@ -78,7 +78,12 @@ AnalysisPanels::AnalysisPanels(MainWindow& window)
                                                    Qt::BottomDockWidgetArea, QStringLiteral("ElasticDock"));
     window.tabifyDockWidget(splitDock, elasticDock);
     m_shift = new widgets::ShiftPanel(explorer);
-    QDockWidget* shiftDock = window.addPanelDock(m_shift, QStringLiteral("Shifted data"), Qt::BottomDockWidgetArea,
+    auto* shiftScroll = new QScrollArea;
+    shiftScroll->setWidget(m_shift);
+    shiftScroll->setWidgetResizable(true);
+    shiftScroll->setFrameShape(QFrame::NoFrame);
+    m_shift->setMinimumHeight(760);
+    QDockWidget* shiftDock = window.addPanelDock(shiftScroll, QStringLiteral("Shifted data"), Qt::BottomDockWidgetArea,
                                                  QStringLiteral("ShiftDock"));
     window.tabifyDockWidget(elasticDock, shiftDock);
     connect(m_shift, &widgets::ShiftPanel::addTracesRequested, this, [this] {
