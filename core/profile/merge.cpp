@@ -28,22 +28,30 @@ struct ShardHeader {
     std::string name() const { return "shard " + toString(shard) + " (" + path + ")"; }
 };
 
-/// The `format` of a safetensors file from its header alone, so the merge
-/// knows which reader to use; "" when the header cannot be read (the reader
-/// then says what is wrong).
-std::string formatOf(const std::string& path) {
+/// The metadata of a safetensors file from its header alone, so the merge
+/// checks the shards before it reads any of their tensors; empty when the
+/// header cannot be read (the full reader then says what is wrong).
+std::map<std::string, std::string> headerMetadata(const std::string& path) {
+    std::map<std::string, std::string> out;
     std::ifstream in(path, std::ios::binary);
     unsigned char len[8] = {};
-    if (!in.read(reinterpret_cast<char*>(len), 8)) return {};
+    if (!in.read(reinterpret_cast<char*>(len), 8)) return out;
     uint64_t n = 0;
     for (int i = 7; i >= 0; --i) n = (n << 8) | len[i];
-    if (n == 0 || n > (100ull << 20)) return {};
+    if (n == 0 || n > (100ull << 20)) return out;
     std::string header(static_cast<std::size_t>(n), '\0');
-    if (!in.read(header.data(), static_cast<std::streamsize>(n))) return {};
+    if (!in.read(header.data(), static_cast<std::streamsize>(n))) return out;
     const auto j = nlohmann::json::parse(header, nullptr, false);
-    if (!j.is_object() || !j.contains("__metadata__") || !j["__metadata__"].is_object()) return {};
-    const auto& m = j["__metadata__"];
-    return m.contains("format") && m["format"].is_string() ? m["format"].get<std::string>() : std::string();
+    if (!j.is_object() || !j.contains("__metadata__") || !j["__metadata__"].is_object()) return out;
+    for (const auto& [k, v] : j["__metadata__"].items())
+        if (v.is_string()) out[k] = v.get<std::string>();
+    return out;
+}
+
+std::string formatOf(const std::string& path) {
+    const auto m = headerMetadata(path);
+    const auto it = m.find("format");
+    return it == m.end() ? std::string() : it->second;
 }
 
 std::string kindOf(const std::string& format) {
@@ -171,6 +179,16 @@ std::map<std::string, std::string> mergedMetadata(const std::vector<ShardHeader>
     return m;
 }
 
+MergeReport reportOf(const std::string& kind, int64_t samples, const std::vector<ShardHeader>& shards, bool mixed) {
+    MergeReport r;
+    r.kind = kind;
+    r.samples = samples;
+    r.shards = static_cast<int64_t>(shards.size());
+    for (const auto& h : shards) r.hosts.push_back(valueOr(h.metadata, "host"));
+    r.mixedDevices = mixed;
+    return r;
+}
+
 float median(std::vector<float> v) {
     std::sort(v.begin(), v.end());
     const std::size_t n = v.size();
@@ -180,13 +198,14 @@ float median(std::vector<float> v) {
 MergeReport mergeTraces(const std::vector<std::string>& paths, const std::string& outPath, const MergeOptions& options) {
     std::vector<ShardHeader> headers;
     for (const auto& p : paths) {
-        Trace t = readTrace(p);
-        headers.push_back(headerOf(p, t.metadata));
+        auto metadata = headerMetadata(p);
+        if (metadata.empty()) metadata = readTrace(p).metadata;  // throws, naming the file and its problem
+        headers.push_back(headerOf(p, metadata));
     }
     const bool mixed = checkShardSet(headers, {"model", "model_spec", "weights_hash", "dataset", "split", "split_seed",
                                                "class_names", "total_samples", "batch", "corruption", "corruption_seed"},
                                      options);
-    // Read again in shard order; each is checked against its header.
+    // Read in shard order; each is checked against its header.
     Trace out;
     nlohmann::json perShard = nlohmann::json::array();
     std::vector<std::vector<float>> blockMs, headMs;
@@ -247,13 +266,7 @@ MergeReport mergeTraces(const std::vector<std::string>& paths, const std::string
     out.metadata["timing"] = "median over " + std::to_string(headers.size()) + " shards of each shard's " +
                              valueOr(headers.front().metadata, "timing");
     writeTrace(out, outPath);
-    MergeReport r;
-    r.kind = "trace";
-    r.samples = out.numSamples;
-    r.shards = static_cast<int64_t>(headers.size());
-    for (const auto& h : headers) r.hosts.push_back(valueOr(h.metadata, "host"));
-    r.mixedDevices = mixed;
-    return r;
+    return reportOf("trace", out.numSamples, headers, mixed);
 }
 
 MergeReport mergeSplitProfiles(const std::vector<std::string>& paths, const std::string& outPath,
@@ -314,13 +327,7 @@ MergeReport mergeSplitProfiles(const std::vector<std::string>& paths, const std:
     out.metadata = mergedMetadata(headers, perShard, mixed);
     out.metadata.erase("samples");
     writeSplitsFile(out, outPath);
-    MergeReport r;
-    r.kind = "split profile";
-    r.samples = out.numSamples;
-    r.shards = static_cast<int64_t>(headers.size());
-    for (const auto& h : headers) r.hosts.push_back(valueOr(h.metadata, "host"));
-    r.mixedDevices = mixed;
-    return r;
+    return reportOf("split profile", out.numSamples, headers, mixed);
 }
 
 } // namespace
