@@ -227,7 +227,7 @@ std::vector<CommandHelp> makeCommands() {
     c.push_back({"simulate", "", "a request stream through device, link and server queues, re-planned online",
                  "With --drift: a stream whose data shift (traces of profile --corrupt), through thresholds fitted\n"
                  "once on clean validation data, re-fitted online from the final exit's answers on a share of the\n"
-                 "requests (--adapt), and an oracle re-fitted on true labels (docs/shift.md).",
+                 "requests (--adapt), and an oracle fitted on the true labels of the data served (docs/shift.md).",
                  {req("trace", "TRACE", "the trace whose exits and costs the requests follow (--drift: the clean test trace)"),
                   opt("device", "PRESET|FILE", "required without --drift", "the device's platform profile"),
                   opt("server", "PRESET|FILE", "required without --drift", "the server's platform profile"),
