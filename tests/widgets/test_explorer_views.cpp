@@ -376,3 +376,38 @@ TEST(Export, OutcomesCsvPlotsAndReport) {
         << error.toStdString();
     EXPECT_EQ(QImage(report).size(), QSize(1600, 900));
 }
+
+// A trace of corrupted images shows them as they were profiled: the asked
+// images corrupted (brightness +0.2 of the range: +51 each, clipped at 255),
+// the others and a clean trace untouched.
+TEST(DatasetImages, ShowsACorruptedTracesImagesCorrupted) {
+    QTemporaryDir dir;
+    ASSERT_TRUE(dir.isValid());
+    ASSERT_TRUE(QDir(dir.path()).mkpath(QStringLiteral("train/a")));
+    ASSERT_TRUE(QDir(dir.path()).mkpath(QStringLiteral("test/a")));
+    for (const QString& split : {QStringLiteral("train"), QStringLiteral("test")})
+        for (int i = 0; i < 2; ++i) {
+            QImage picture(28, 28, QImage::Format_Grayscale8);
+            picture.fill(QColor(100 + 100 * i, 100 + 100 * i, 100 + 100 * i));
+            ASSERT_TRUE(picture.save(QStringLiteral("%1/%2/a/%3.png").arg(dir.path(), split).arg(i)));
+        }
+    DatasetImages images;
+    images.setCorruption(QStringLiteral("brightness:2"), 0, {0, 1});
+    QSignalSpy changed(&images, &DatasetImages::changed);
+    images.request(dir.path(), exitscope::core::SplitKind::Test);
+    for (int i = 0; i < 200 && images.state() == DatasetImages::State::Loading; ++i) changed.wait(50);
+    ASSERT_EQ(images.state(), DatasetImages::State::Ready) << images.message().toStdString();
+    EXPECT_EQ(qGray(images.image(0).pixel(5, 5)), 151);
+    EXPECT_EQ(qGray(images.image(1).pixel(5, 5)), 251);
+    ASSERT_TRUE(images.imageSet());
+    EXPECT_EQ(images.imageSet()->image(1)[0], 251);  // what a live run or Grad-CAM gets
+    EXPECT_TRUE(images.message().contains(QStringLiteral("brightness:2")));
+    images.setCorruption(QStringLiteral("brightness:2"), 0, {1});
+    EXPECT_EQ(qGray(images.image(0).pixel(5, 5)), 100);
+    EXPECT_EQ(images.message().count(QStringLiteral("brightness:2")), 1) << images.message().toStdString();
+    images.setCorruption(QString(), 0, {});
+    EXPECT_EQ(qGray(images.image(1).pixel(5, 5)), 200);
+    images.setCorruption(QStringLiteral("fog:2"), 0, {0});
+    EXPECT_TRUE(images.message().contains(QStringLiteral("fog"))) << images.message().toStdString();
+    EXPECT_EQ(qGray(images.image(0).pixel(5, 5)), 100);
+}

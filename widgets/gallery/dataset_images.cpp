@@ -146,7 +146,9 @@ void DatasetImages::setCorruption(const QString& corruption, quint64 seed, std::
 void DatasetImages::applyCorruption() {
     m_corrupted.reset();
     m_thumbnails.clear();
-    if (m_corruption.isEmpty() || m_state != State::Ready || m_direct || !m_data) return;
+    if (m_direct || !m_data) return;
+    validate();  // the state and the message as for clean images, then the corruption's note
+    if (m_corruption.isEmpty() || m_state != State::Ready) return;
     try {
         const auto c = core::parseCorruption(m_corruption.toStdString(), m_corruptionSeed);
         auto copy = std::make_shared<core::ImageSet>(m_data->imagesOf(m_split));
