@@ -244,7 +244,10 @@ std::string controlSource(const MultiExitNet& net, const PolicyConfig& policy, P
     s << "    prediction = torch.full([n], -1, dtype=4)\n"
          "    exit_index = torch.full([n], -1, dtype=4)\n"
          "    score = torch.zeros([n], dtype=6)\n"
-         "    active = torch.arange(n)\n";
+         "    active = torch.arange(n)\n"
+         "    if n == 0:\n"
+         "        return "
+      << done << "\n";
     int64_t k = 0;
     while (k < K && net.exitBlock(k) < firstBlock) ++k;
     for (int64_t b = firstBlock; b < endBlock; ++b) {
@@ -261,7 +264,13 @@ std::string controlSource(const MultiExitNet& net, const PolicyConfig& policy, P
                   << "            sc = conf\n            leave = torch.ones_like(conf, dtype=11)\n"
                   << "        else:\n";
                 switch (policy.kind) {
-                case PolicyKind::Confidence: s << "            sc = self._score(probs, " << k << ")\n"; break;
+                case PolicyKind::Confidence:
+                    // Max softmax without temperatures is the max already taken: no second pass.
+                    if (policy.confidence.temperatures.empty() && policy.confidence.criterion == ConfidenceCriterion::MaxSoftmax)
+                        s << "            sc = conf\n";
+                    else
+                        s << "            sc = self._score(probs, " << k << ")\n";
+                    break;
                 case PolicyKind::Budgeted: s << "            sc = conf\n"; break;
                 case PolicyKind::Gates:
                     if (gatesInCode)
@@ -279,18 +288,19 @@ std::string controlSource(const MultiExitNet& net, const PolicyConfig& policy, P
                 else
                     s << "            leave = torch.logical_not(sc < self.thresholds[" << k << "])\n";
             }
+            // Nothing is written or compacted at an exit no sample leaves.
             s << "        gone = torch.nonzero(leave).squeeze(1)\n"
-                 "        where = active.index_select(0, gone)\n"
-                 "        prediction.index_copy_(0, where, best.index_select(0, gone))\n"
-                 "        exit_index.index_fill_(0, where, "
+                 "        if gone.numel() > 0:\n"
+                 "            where = active.index_select(0, gone)\n"
+                 "            prediction.index_copy_(0, where, best.index_select(0, gone))\n"
+                 "            exit_index.index_fill_(0, where, "
               << k
               << ")\n"
-                 "        score.index_copy_(0, where, sc.index_select(0, gone))\n"
-                 "        if gone.numel() == leave.numel():\n"
-                 "            return "
+                 "            score.index_copy_(0, where, sc.index_select(0, gone))\n"
+                 "            if gone.numel() == leave.numel():\n"
+                 "                return "
               << done
               << "\n"
-                 "        if gone.numel() > 0:\n"
                  "            keep = torch.nonzero(torch.logical_not(leave)).squeeze(1)\n"
                  "            active = active.index_select(0, keep)\n"
                  "            s = [t.index_select(0, keep) for t in s]\n";
