@@ -21,11 +21,6 @@ namespace exitscope::app {
 
 namespace {
 
-std::string metadataOf(const core::Trace& t, const std::string& key) {
-    const auto it = t.metadata.find(key);
-    return it == t.metadata.end() ? std::string() : it->second;
-}
-
 nlohmann::json spanJson(const simulator::DriftSpan& s) {
     return {{"first_request", s.firstRequest}, {"requests", s.requests},    {"severity", s.severity},
             {"accuracy", s.accuracy},          {"final_accuracy", s.finalAccuracy}, {"drop", s.drop},
@@ -45,9 +40,9 @@ int runDriftSimulation(const CliArgs& args) {
     options.keepRequests = args.has("csv");
     const std::string valPath = args.require("val-trace");
     const auto val = core::readTrace(valPath);
-    if (!metadataOf(val, "corruption").empty())
+    if (!val.meta("corruption").empty())
         throw core::Error(valPath + ": the thresholds are fitted on clean validation data, but this trace is of " +
-                          metadataOf(val, "corruption") + " images");
+                          val.meta("corruption") + " images");
     // The clean test trace is severity 0; each --shifted trace says its corruption.
     std::vector<std::unique_ptr<core::Trace>> traces;
     std::map<int, const core::Trace*> bySeverity;
@@ -61,10 +56,10 @@ int runDriftSimulation(const CliArgs& args) {
         const std::string& p = paths[i];
         traces.push_back(std::make_unique<core::Trace>(core::readTrace(p)));
         const core::Trace& t = *traces.back();
-        if (metadataOf(t, "weights_hash") != metadataOf(val, "weights_hash"))
+        if (t.meta("weights_hash") != val.meta("weights_hash"))
             throw core::Error(p + ": profiled from other weights than " + valPath);
         int severity = 0;
-        const std::string c = metadataOf(t, "corruption");
+        const std::string c = t.meta("corruption");
         if (!c.empty()) {
             const auto corruption = core::parseCorruption(c);
             const std::string name = c.substr(0, c.find(':'));

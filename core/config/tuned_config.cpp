@@ -12,11 +12,6 @@ namespace exitscope::core {
 
 namespace {
 
-std::string metadataOf(const Trace& t, const std::string& key) {
-    const auto it = t.metadata.find(key);
-    return it == t.metadata.end() ? std::string() : it->second;
-}
-
 nlohmann::json figuresToJson(const std::optional<ExpectedFigures>& f) {
     if (!f) return nullptr;
     auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
@@ -57,9 +52,9 @@ ExpectedFigures expectedFigures(const Trace& trace, const ExitOutcome& outcome) 
 
 TunedConfig makeTunedConfig(const PolicyConfig& policy, const Trace& validation, const Trace* test) {
     TunedConfig c;
-    c.model = metadataOf(validation, "model");
-    c.weightsHash = metadataOf(validation, "weights_hash");
-    c.dataset = metadataOf(validation, "dataset");
+    c.model = validation.meta("model");
+    c.weightsHash = validation.meta("weights_hash");
+    c.dataset = validation.meta("dataset");
     c.numExits = validation.numExits;
     c.numClasses = validation.numClasses;
     c.policy = policy;
@@ -162,7 +157,7 @@ void checkConfigMatchesModel(const TunedConfig& config, const std::string& model
 }
 
 void checkConfigMatchesTrace(const TunedConfig& config, const Trace& trace, const std::string& where) {
-    checkConfigMatchesModel(config, metadataOf(trace, "model"), metadataOf(trace, "weights_hash"), trace.numExits,
+    checkConfigMatchesModel(config, trace.meta("model"), trace.meta("weights_hash"), trace.numExits,
                             trace.numClasses, where);
 }
 

@@ -179,6 +179,16 @@ std::map<std::string, std::string> mergedMetadata(const std::vector<ShardHeader>
     return m;
 }
 
+/// What the merged file's metadata `shards` says of one shard, timings aside.
+nlohmann::json shardEntry(const ShardHeader& h) {
+    return {{"shard", toString(h.shard)},
+            {"first", h.range.first},
+            {"samples", h.range.count},
+            {"host", valueOr(h.metadata, "host")},
+            {"device_type", valueOr(h.metadata, "device_type")},
+            {"created", valueOr(h.metadata, "created")}};
+}
+
 MergeReport reportOf(const std::string& kind, int64_t samples, const std::vector<ShardHeader>& shards, bool mixed) {
     MergeReport r;
     r.kind = kind;
@@ -236,14 +246,10 @@ MergeReport mergeTraces(const std::vector<std::string>& paths, const std::string
         out.numSamples += t.numSamples;
         blockMs.push_back(t.blockMs);
         headMs.push_back(t.headMs);
-        perShard.push_back({{"shard", toString(h.shard)},
-                            {"first", h.range.first},
-                            {"samples", h.range.count},
-                            {"host", valueOr(h.metadata, "host")},
-                            {"device_type", valueOr(h.metadata, "device_type")},
-                            {"created", valueOr(h.metadata, "created")},
-                            {"block_ms", t.blockMs},
-                            {"head_ms", t.headMs}});
+        auto entry = shardEntry(h);
+        entry["block_ms"] = t.blockMs;
+        entry["head_ms"] = t.headMs;
+        perShard.push_back(std::move(entry));
     }
     // Timings: the median over shards of each shard's medians, block by block.
     for (std::size_t b = 0; b < out.blockMs.size(); ++b) {
@@ -314,14 +320,10 @@ MergeReport mergeSplitProfiles(const std::vector<std::string>& paths, const std:
         }
         out.correctWithout += m.correctWithout;
         out.numSamples += m.numSamples;
-        perShard.push_back({{"shard", toString(h.shard)},
-                            {"first", h.range.first},
-                            {"samples", h.range.count},
-                            {"host", valueOr(h.metadata, "host")},
-                            {"device_type", valueOr(h.metadata, "device_type")},
-                            {"created", valueOr(h.metadata, "created")},
-                            {"encode_ms", enc},
-                            {"decode_ms", dec}});
+        auto entry = shardEntry(h);
+        entry["encode_ms"] = enc;
+        entry["decode_ms"] = dec;
+        perShard.push_back(std::move(entry));
     }
     for (auto& r : rows) out.encodedBytes.insert(out.encodedBytes.end(), r.begin(), r.end());
     out.metadata = mergedMetadata(headers, perShard, mixed);

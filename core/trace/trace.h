@@ -46,6 +46,12 @@ struct Trace {
 
     std::map<std::string, std::string> metadata;  ///< safetensors __metadata__
 
+    /// The metadata entry `key`, or "" when the trace has none.
+    std::string meta(const std::string& key) const {
+        const auto it = metadata.find(key);
+        return it == metadata.end() ? std::string() : it->second;
+    }
+
     float prob(int64_t n, int64_t k, int64_t c) const {
         return probs[static_cast<std::size_t>((n * numExits + k) * numClasses + c)];
     }

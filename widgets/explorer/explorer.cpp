@@ -50,18 +50,13 @@ namespace {
 
 enum MergeKey { kThresholdKey = 1, kExitThresholdKey = 100, kBudgetKey = 2, kAnytimeKey = 3, kAlphaKey = 4 };
 
-std::string metadataOf(const core::Trace& trace, const char* key) {
-    const auto it = trace.metadata.find(key);
-    return it == trace.metadata.end() ? std::string() : it->second;
-}
-
 // Why `val` cannot serve as the validation trace of `test`; empty when it can.
 QString incompatibility(const core::Trace& val, const core::Trace& test) {
     if (val.numExits != test.numExits || val.numClasses != test.numClasses) {
         return QStringLiteral("the validation trace has %1 exits and %2 classes, the test trace %3 and %4")
             .arg(val.numExits).arg(val.numClasses).arg(test.numExits).arg(test.numClasses);
     }
-    const std::string a = metadataOf(val, "weights_hash"), b = metadataOf(test, "weights_hash");
+    const std::string a = val.meta("weights_hash"), b = test.meta("weights_hash");
     if (!a.empty() && !b.empty() && a != b) {
         return QStringLiteral("the validation trace comes from weights %1, the test trace from %2")
             .arg(QString::fromStdString(a), QString::fromStdString(b));
@@ -110,8 +105,8 @@ bool Explorer::loadTrace(const QString& path) {
 
 void Explorer::addTrace(std::shared_ptr<const core::Trace> trace, const QString& source) {
     if (!trace) return;
-    const bool isVal = metadataOf(*trace, "split") == "val";
-    const bool shownIsVal = m_test && metadataOf(*m_test, "split") == "val";
+    const bool isVal = trace->meta("split") == "val";
+    const bool shownIsVal = m_test && m_test->meta("split") == "val";
     if (isVal) {
         if (m_test && !shownIsVal && incompatibility(*trace, *m_test).isEmpty()) {
             setTraces(trace, m_test, source, m_testSource);
@@ -209,7 +204,7 @@ QStringList Explorer::classNames() const {
     QStringList names;
     if (!m_test) return names;
     try {
-        const auto j = nlohmann::json::parse(metadataOf(*m_test, "class_names"));
+        const auto j = nlohmann::json::parse(m_test->meta("class_names"));
         for (const auto& name : j) names << QString::fromStdString(name.get<std::string>());
     } catch (const std::exception&) {
         names.clear();

@@ -38,15 +38,6 @@ struct ShiftPanel::Entry {
     std::vector<int64_t> histogram;
 };
 
-namespace {
-
-std::string metadataOf(const core::Trace& t, const char* key) {
-    const auto it = t.metadata.find(key);
-    return it == t.metadata.end() ? std::string() : it->second;
-}
-
-} // namespace
-
 ShiftPanel::ShiftPanel(Explorer* explorer, QWidget* parent)
     : QWidget(parent), m_explorer(explorer), m_note(new QLabel), m_plot(new QCustomPlot), m_table(new QTableWidget),
       m_show(new QComboBox), m_schedule(nullptr), m_adapt(nullptr), m_requests(nullptr), m_driftPlot(nullptr),
@@ -144,16 +135,16 @@ bool ShiftPanel::addTrace(const QString& path) {
         return false;
     }
     const core::Trace* test = m_explorer->testTrace();
-    const std::string hash = metadataOf(e->trace(), "weights_hash");
-    if (test && hash != metadataOf(*test, "weights_hash")) {
+    const std::string hash = e->trace().meta("weights_hash");
+    if (test && hash != test->meta("weights_hash")) {
         m_error = QStringLiteral("%1: profiled from other weights than the test trace").arg(path);
         return false;
     }
-    if (!m_entries.empty() && hash != metadataOf(m_entries.front()->trace(), "weights_hash")) {
+    if (!m_entries.empty() && hash != m_entries.front()->trace().meta("weights_hash")) {
         m_error = QStringLiteral("%1: profiled from other weights than %2").arg(path, m_entries.front()->path);
         return false;
     }
-    const std::string c = metadataOf(e->trace(), "corruption");
+    const std::string c = e->trace().meta("corruption");
     if (!c.empty()) {
         try {
             e->severity = core::parseCorruption(c).severity;
